@@ -1,0 +1,37 @@
+/* csf-agent: the reference agent daemon. Subcommands live in their own files. */
+#include <stdio.h>
+#include <string.h>
+
+#include "agent.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: csf-agent <command> [options]\n"
+		"\n"
+		"commands:\n"
+		"  collect    print a snapshot of this host (csf-agent collect --help)\n"
+		"  version    print the version\n"
+		"  help       print this help\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return AGENT_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "collect") == 0)
+		return agent_collect_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("csf-agent %s (libcsf %s)\n", CSF_VERSION, csf_version(NULL));
+		return 0;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "csf-agent: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return AGENT_EXIT_USAGE;
+}

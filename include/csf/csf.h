@@ -1,0 +1,13 @@
+/*
+ * csf/csf.h - the whole public API of libcsf.
+ *
+ * Programs include this header and link libcsf (pkg-config `libcsf`, or the
+ * CMake package `csf` with target `csf::csf`).
+ */
+#ifndef CSF_CSF_H
+#define CSF_CSF_H
+
+#include "core.h"
+#include "collect.h"
+
+#endif

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install what building and testing csf needs, from Debian 12's archive.
+# Usage: scripts/setup.sh [build|test|bench]   (default: test)
+# Only missing packages are installed; nothing else is downloaded.
+set -euo pipefail
+
+profile=${1:-test}
+
+build_pkgs=(build-essential cmake pkg-config)
+test_pkgs=(clang libclang-rt-14-dev llvm g++ libcmocka-dev python3 python3-psutil
+           e2fsprogs mount util-linux binutils)
+bench_pkgs=(libstatgrab-dev python3-psutil valgrind)
+
+case "$profile" in
+  build) want=("${build_pkgs[@]}") ;;
+  test)  want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  bench) want=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = installed ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: run as root (or install these packages) first" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
