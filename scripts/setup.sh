@@ -6,9 +6,11 @@ set -euo pipefail
 
 profile=${1:-test}
 
-build_pkgs=(build-essential cmake pkg-config)
+build_pkgs=(build-essential cmake pkg-config libssl-dev libevent-dev libnghttp2-dev libhttp-parser-dev
+            libwslay-dev libprotobuf-c-dev protobuf-c-compiler)
 test_pkgs=(clang libclang-rt-14-dev llvm g++ libcmocka-dev python3 python3-psutil
-           e2fsprogs mount util-linux binutils)
+           e2fsprogs mount util-linux binutils
+           python3-grpcio python3-grpc-tools python3-protobuf python3-websockets python3-cryptography)
 bench_pkgs=(libstatgrab-dev python3-psutil valgrind)
 
 case "$profile" in

@@ -9,5 +9,6 @@
 
 #include "core.h"
 #include "collect.h"
+#include "net.h"
 
 #endif

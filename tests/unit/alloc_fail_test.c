@@ -15,46 +15,8 @@
 
 #include <csf/csf.h>
 
-struct failing {
-	long countdown; /* fail when it reaches 0; negative: never */
-	long live;      /* allocations not yet freed */
-	int failed;     /* the injected failure happened */
-};
+#include "failalloc.h"
 
-static struct failing fa;
-
-static void *f_malloc(size_t n, void *p)
-{
-	void *ptr;
-
-	(void)p;
-	if (fa.countdown >= 0 && fa.countdown-- == 0) {
-		fa.failed = 1;
-		return NULL;
-	}
-	ptr = malloc(n);
-	if (ptr)
-		fa.live++;
-	return ptr;
-}
-
-static void *f_realloc(void *ptr, size_t n, void *p)
-{
-	(void)p;
-	if (fa.countdown >= 0 && fa.countdown-- == 0) {
-		fa.failed = 1;
-		return NULL;
-	}
-	return realloc(ptr, n);
-}
-
-static void f_free(void *ptr, void *p)
-{
-	(void)p;
-	if (ptr)
-		fa.live--;
-	free(ptr);
-}
 
 /* What an agent does: make a collector, take two snapshots (the second
  * computes rates from the first), encode both. */
@@ -87,15 +49,14 @@ static int scenario(void)
 
 static void test_every_allocation_failure_is_clean(void **state)
 {
-	csf_allocator a = { f_malloc, f_realloc, f_free, NULL };
 	long k;
 
 	(void)state;
-	assert_int_equal(csf_allocator_set(&a), 0);
+	assert_int_equal(csf_allocator_set(&failalloc), 0);
 	for (k = 0; k < 100000; k++) {
 		int rc;
 
-		fa = (struct failing){ k, 0, 0 };
+		fa_arm(k);
 		csf_error_clear();
 		rc = scenario();
 		if (fa.live != 0)
