@@ -10,7 +10,8 @@ build_pkgs=(build-essential cmake pkg-config libssl-dev libevent-dev libnghttp2-
             libwslay-dev libprotobuf-c-dev protobuf-c-compiler)
 test_pkgs=(clang libclang-rt-14-dev llvm g++ libcmocka-dev python3 python3-psutil
            e2fsprogs mount util-linux binutils
-           python3-grpcio python3-grpc-tools python3-protobuf python3-websockets python3-cryptography)
+           python3-grpcio python3-grpc-tools python3-protobuf python3-websockets python3-cryptography
+           golang-go golang-google-grpc-dev golang-google-protobuf-dev)
 bench_pkgs=(libstatgrab-dev python3-psutil valgrind)
 
 case "$profile" in

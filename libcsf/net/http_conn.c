@@ -84,6 +84,10 @@ static int upgrade(csf__http_conn *h, const csf__http_request *req, const csf__w
 		return respond_error(h, 401, "unauthenticated", why, 0, NULL);
 	}
 	status = csf__ws_server_handshake(req, route->subprotocol, &out);
+	if (status < 0) { /* our failure (memory), not the client's */
+		csf__buf_free(&out);
+		return respond_error(h, 500, "internal", "cannot answer the handshake", 0, NULL);
+	}
 	if (status != 0) {
 		static const char *const version[] = { "Sec-WebSocket-Version", "13", NULL };
 

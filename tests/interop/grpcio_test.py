@@ -243,6 +243,71 @@ class Drain(unittest.TestCase):
             srv.stop()
 
 
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+EMPTY_SETTINGS = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+
+
+def h2_frames(sock, until):
+    """Yield (type, flags, stream, payload) of HTTP/2 frames until EOF or `until` seconds."""
+    buf = b""
+    end = time.time() + until
+    while time.time() < end:
+        sock.settimeout(max(0.01, end - time.time()))
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            continue
+        if not chunk:
+            yield ("eof", 0, 0, b"")
+            return
+        buf += chunk
+        while len(buf) >= 9:
+            n = int.from_bytes(buf[:3], "big")
+            if len(buf) < 9 + n:
+                break
+            yield (buf[3], buf[4], int.from_bytes(buf[5:9], "big") & 0x7fffffff, buf[9:9 + n])
+            buf = buf[9 + n:]
+
+
+class Keepalive(unittest.TestCase):
+    """A server that PINGs after 300 ms of quiet and waits 500 ms for the ACK."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = TestServer(env, "--keepalive-ms", "300", "--keepalive-timeout-ms", "500", "--idle-ms", "60000")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+
+    def test_unanswered_ping_closes_the_connection(self):
+        with socket.create_connection(("127.0.0.1", self.srv.h2c), timeout=5) as s:
+            s.sendall(PREFACE + EMPTY_SETTINGS)
+            start, pinged = time.time(), None
+            for ftype, flags, _, _ in h2_frames(s, 5):
+                if ftype == 6 and not flags & 1 and pinged is None:  # PING, not an ACK: ignore it
+                    pinged = time.time() - start
+                if ftype == "eof":
+                    break
+            closed = time.time() - start
+        self.assertIsNotNone(pinged)
+        self.assertGreater(pinged, 0.2)
+        self.assertLess(closed, 3)
+
+    def test_answered_pings_keep_it_open(self):
+        with socket.create_connection(("127.0.0.1", self.srv.h2c), timeout=5) as s:
+            s.sendall(PREFACE + EMPTY_SETTINGS)
+            pings = 0
+            for ftype, flags, _, payload in h2_frames(s, 2.0):
+                self.assertNotEqual(ftype, "eof", "closed although every PING was answered")
+                if ftype == 4 and not flags & 1:
+                    s.sendall(b"\x00\x00\x00\x04\x01\x00\x00\x00\x00")  # SETTINGS ACK
+                if ftype == 6 and not flags & 1:
+                    pings += 1
+                    s.sendall(b"\x00\x00\x08\x06\x01\x00\x00\x00\x00" + payload)  # PING ACK
+        self.assertGreaterEqual(pings, 2)
+
+
 class AgentService(object):
     """A grpcio implementation of our service, for our client to call."""
 

@@ -142,6 +142,10 @@ int main(int argc, char **argv)
 			so.handshake_timeout_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--keepalive-ms") == 0 && i + 1 < argc)
 			so.keepalive_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--keepalive-timeout-ms") == 0 && i + 1 < argc)
+			so.keepalive_timeout_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--idle-ms") == 0 && i + 1 < argc)
+			so.idle_timeout_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
 	}
 	if (!pki) {
 		fprintf(stderr, "usage: test_server --pki DIR [--max-message BYTES] [--handshake-ms MS]\n");
