@@ -20,12 +20,15 @@ cc=${CC:-cc}
 # shellcheck disable=SC2046
 $cc ${CFLAGS:-} -Wall -Wextra -Werror -o "$work/shared" "$outside/main.c" $(pkg-config --cflags --libs libcsf)
 LD_LIBRARY_PATH=$libdir "$work/shared" | tee "$work/out1"
-ldd "$work/shared" | grep -q "libcsf.so.[0-9]" || { echo "not linked against libcsf.so"; exit 1; }
+# (no `ldd | grep -q` under pipefail: grep's early exit would fail the pipe)
+libs=$(ldd "$work/shared")
+grep -q "libcsf.so.[0-9]" <<<"$libs" || { echo "not linked against libcsf.so"; exit 1; }
 
 # shellcheck disable=SC2046
 $cc ${CFLAGS:-} -Wall -Wextra -Werror -o "$work/static" "$outside/main.c" $(pkg-config --cflags libcsf) \
   -L"$libdir" -l:libcsf.a $(pkg-config --libs-only-l --static libcsf | sed 's/-lcsf\b//')
-! ldd "$work/static" | grep -q libcsf || { echo "static build still links libcsf.so"; exit 1; }
+libs=$(ldd "$work/static")
+! grep -q libcsf <<<"$libs" || { echo "static build still links libcsf.so"; exit 1; }
 "$work/static" | tee "$work/out2"
 
 cmake -S "$outside" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null

@@ -4,7 +4,7 @@
  * required, and answers every AgentMessage with an Ack at once.
  *
  *   csf-net-bench-server --pki DIR [--listen ADDR:PORT] [--tally]
- *                        [--keepalive-ms MS]
+ *                        [--exit-fast] [--keepalive-ms MS]
  *
  * DIR holds server.pem, server.key and ca.pem (tests/interop/make_pki.py).
  * Prints "ready port=PORT pid=PID", then:
@@ -12,7 +12,10 @@
  *            connections and calls, messages received and acked, the C
  *            library heap (mallinfo2) and, with --tally, the bytes each
  *            library holds through its allocator;
- *   SIGTERM  / SIGINT: close everything and exit.
+ *   SIGTERM  / SIGINT: close everything and exit (with --exit-fast: exit
+ *            at once, leaving everything allocated, so that a heap
+ *            profiler such as heaptrack reports the live connections'
+ *            memory as leaked, by call stack).
  *
  * --tally counts live bytes per library with malloc_usable_size: libcsf's
  * allocator (libcsf, nghttp2 and protobuf-c, which allocate through it),
@@ -227,7 +230,8 @@ static char *join(const char *dir, const char *name)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: csf-net-bench-server --pki DIR [--listen ADDR:PORT] [--tally] [--keepalive-ms MS]\n");
+	fprintf(stderr, "usage: csf-net-bench-server --pki DIR [--listen ADDR:PORT] [--tally] [--exit-fast]\n"
+			"                            [--keepalive-ms MS]\n");
 	return 2;
 }
 
@@ -239,7 +243,7 @@ int main(int argc, char **argv)
 	csf_net_server_options so;
 	csf_net_tls_options tls;
 	struct sigaction sa;
-	int i, do_tally = 0;
+	int i, do_tally = 0, exit_fast = 0;
 	unsigned long keepalive_ms = 3600000;
 	rlim_t nofile;
 
@@ -252,6 +256,8 @@ int main(int argc, char **argv)
 			keepalive_ms = strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--tally") == 0)
 			do_tally = 1;
+		else if (strcmp(argv[i], "--exit-fast") == 0)
+			exit_fast = 1;
 		else
 			return usage();
 	}
@@ -299,6 +305,11 @@ int main(int argc, char **argv)
 			want_stats = 0;
 			print_stats();
 		}
+	}
+	if (exit_fast) {
+		/* what is still allocated now is what heaptrack reports as leaked */
+		fflush(stdout);
+		exit(0);
 	}
 	printf("stopped calls_total=%llu msgs=%llu acks=%llu ended_ok=%llu ended_other=%llu\n",
 	       (unsigned long long)n.calls_total, (unsigned long long)n.msgs, (unsigned long long)n.acks,
