@@ -7,11 +7,11 @@ set -euo pipefail
 profile=${1:-test}
 
 build_pkgs=(build-essential cmake pkg-config libssl-dev libevent-dev libnghttp2-dev libhttp-parser-dev
-            libwslay-dev libprotobuf-c-dev protobuf-c-compiler)
+            libwslay-dev libprotobuf-c-dev protobuf-c-compiler libjansson-dev libargon2-dev libpq-dev libsqlite3-dev)
 test_pkgs=(clang libclang-rt-14-dev llvm g++ libcmocka-dev python3 python3-psutil
            e2fsprogs mount util-linux binutils
-           python3-grpcio python3-grpc-tools python3-protobuf python3-websockets python3-cryptography
-           golang-go golang-google-grpc-dev golang-google-protobuf-dev)
+           python3-grpcio python3-grpc-tools python3-protobuf python3-websockets python3-cryptography python3-prometheus-client
+           golang-go golang-google-grpc-dev golang-google-protobuf-dev postgresql)
 bench_pkgs=(libstatgrab-dev python3-psutil valgrind)
 
 case "$profile" in

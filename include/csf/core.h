@@ -60,7 +60,8 @@ typedef enum csf_error_code {
 	CSF_EUNSUPPORTED = -8,/* not available on this platform or build */
 	CSF_ELIMIT = -9,      /* a configured or built-in limit was exceeded */
 	CSF_EUSER = -10,      /* returned by a user callback to stop an operation */
-	CSF_ETIMEOUT = -11    /* an operation did not finish in time */
+	CSF_ETIMEOUT = -11,   /* an operation did not finish in time */
+	CSF_EAUTH = -12       /* credentials were wrong, expired or revoked */
 } csf_error_code;
 
 /* The last error of the calling thread. */
@@ -138,6 +139,27 @@ CSF_API int csf_allocator_set(const csf_allocator *allocator);
 
 /* Free memory the library handed to the caller (strings, buffers). NULL-safe. */
 CSF_API void csf_free(void *ptr);
+
+/*
+ * Configuration files: one `key = value` per line, `#` starts a comment,
+ * blank lines are ignored. Keys are [a-z0-9_-]+ ('-' and '_' are the same:
+ * the callback sees '_'). A value is the rest of the line without the
+ * blanks around it, or a double-quoted string with \" \\ \n \t escapes.
+ * Files are UTF-8 and at most 1 MiB.
+ */
+typedef int (*csf_config_cb)(const char *key, const char *value, int line, void *payload);
+
+/*
+ * Call `cb` for every setting of the file at `path`, in order. A non-zero
+ * return from `cb` stops the parse and is passed back unchanged (return
+ * CSF_EPARSE with csf_error_last() set to name an unknown key, for example).
+ * Errors: CSF_ENOTFOUND, CSF_EIO, CSF_EPARSE ("FILE:LINE: what is wrong"),
+ * CSF_ELIMIT (file too large), CSF_ENOMEM.
+ */
+CSF_API int csf_config_parse_file(const char *path, csf_config_cb cb, void *payload);
+
+/* The same for text in memory; `name` is used in messages. */
+CSF_API int csf_config_parse(const char *text, size_t len, const char *name, csf_config_cb cb, void *payload);
 
 #ifdef __cplusplus
 }

@@ -10,5 +10,7 @@
 #include "core.h"
 #include "collect.h"
 #include "net.h"
+#include "server.h"
+#include "store.h"
 
 #endif

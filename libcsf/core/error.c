@@ -26,6 +26,7 @@ const char *csf_strerror(int code)
 	case CSF_ELIMIT: return "CSF_ELIMIT: limit exceeded";
 	case CSF_EUSER: return "CSF_EUSER: stopped by a callback";
 	case CSF_ETIMEOUT: return "CSF_ETIMEOUT: timed out";
+	case CSF_EAUTH: return "CSF_EAUTH: authentication failed";
 	}
 	return "unknown error";
 }

@@ -106,13 +106,21 @@ void csf__json_u64(csf__json *j, uint64_t v);
 void csf__json_i64(csf__json *j, int64_t v);
 /* At most 3 decimals, trailing zeros dropped; NaN and infinities become null. */
 void csf__json_double(csf__json *j, double v);
+/* A value that is already JSON (from a trusted source, e.g. a JSON column). */
+void csf__json_raw(csf__json *j, const char *json);
 /* Full precision (%.15g), for values a user supplied. */
 void csf__json_real(csf__json *j, double v);
 void csf__json_bool(csf__json *j, int v);
 void csf__json_null(csf__json *j);
 int csf__json_finish(csf__json *j);
 
-/* Time. */
+/* Time: wall clock, and a monotonic clock for deadlines and durations. */
 int64_t csf__time_unix_ms(void);
+uint64_t csf__time_mono_ms(void);
+
+/* Hex: `n` bytes as 2n lowercase digits and a NUL; a digit's value (either
+ * case), or -1. */
+void csf__hex_encode(char *out, const void *in, size_t n);
+int csf__hex_value(int c);
 
 #endif

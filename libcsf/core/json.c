@@ -187,6 +187,15 @@ void csf__json_double(csf__json *j, double v)
 	put(j, num, n);
 }
 
+void csf__json_raw(csf__json *j, const char *json)
+{
+	before_value(j);
+	if (json && *json)
+		put(j, json, strlen(json));
+	else
+		put(j, "null", 4);
+}
+
 void csf__json_real(csf__json *j, double v)
 {
 	if (!isfinite(v))

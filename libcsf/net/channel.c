@@ -9,14 +9,6 @@
 
 #include "net/client.h"
 
-uint64_t csf__channel_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int csf_net_channel_options_init(csf_net_channel_options *opts, unsigned int version)
 {
 	if (!opts || version != CSF_NET_CHANNEL_OPTIONS_VERSION)
@@ -491,7 +483,7 @@ int csf_net_channel_call(csf_net_call **out, csf_net_channel *ch, const char *me
 	if (!rc && timeout_ms) {
 		struct timeval tv = { (time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000 };
 
-		cc->deadline_ms = csf__channel_now_ms() + timeout_ms;
+		cc->deadline_ms = csf__time_mono_ms() + timeout_ms;
 		cc->deadline = evtimer_new(csf__net_loop_base(ch->loop), on_deadline, cc);
 		if (!cc->deadline)
 			rc = csf__error_set(CSF_ENOMEM, "net: cannot arm a deadline");

@@ -58,7 +58,6 @@ struct csf_net_channel {
 void csf__client_call_end(csf__client_call *cc, int status, const char *message);
 void csf__client_call_free(csf__client_call *cc);
 int csf__channel_connect(csf_net_channel *ch, csf__client_call *ws_call, csf__conn **out);
-uint64_t csf__channel_now_ms(void);
 
 /* h2_client.c */
 int csf__h2_client_start(csf__conn *c);

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <time.h>
 
@@ -18,21 +19,16 @@
 
 static const char h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 #define H2_PREFACE_LEN (sizeof(h2_preface) - 1)
+/* lingering close of HTTP/1.1: how long, and how much, to read and drop */
+#define LINGER_MS 2000
+#define LINGER_MAX_BYTES (16u << 20)
 
 int csf__conn_accept(csf_net_server *s, SSL_CTX *ssl_ctx, evutil_socket_t fd,
 		     const struct sockaddr *sa, int salen);
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 uint64_t csf__conn_now_ms(const csf__conn *c)
 {
 	(void)c;
-	return mono_ms();
+	return csf__time_mono_ms();
 }
 
 static void addr_of(const struct sockaddr *sa, char *out, size_t cap, uint8_t key[16])
@@ -86,9 +82,9 @@ static int active_calls(const csf__conn *c)
  * on its ACK. */
 void csf__conn_rearm(csf__conn *c)
 {
-	uint64_t now = mono_ms(), due = UINT64_MAX;
+	uint64_t now = csf__time_mono_ms(), due = UINT64_MAX;
 
-	if (c->dead)
+	if (c->dead || c->lingering)
 		return;
 	if (c->proto == CSF__PROTO_HANDSHAKE || (c->proto == CSF__PROTO_HTTP1 && c->chan)) {
 		due = c->last_activity_ms + c->handshake_timeout_ms;
@@ -120,12 +116,16 @@ static void teardown(csf__conn *c);
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	csf__conn *c = arg;
-	uint64_t now = mono_ms(), quiet = now - c->last_activity_ms;
+	uint64_t now = csf__time_mono_ms(), quiet = now - c->last_activity_ms;
 
 	(void)fd;
 	(void)what;
 	if (c->dead) {
 		teardown(c);
+		return;
+	}
+	if (c->lingering) {
+		csf__conn_close(c, "done");
 		return;
 	}
 	if (c->proto == CSF__PROTO_HANDSHAKE || (c->proto == CSF__PROTO_HTTP1 && c->chan)) {
@@ -206,6 +206,24 @@ void csf__conn_close(csf__conn *c, const char *why)
 	evtimer_add(c->timer, &now);
 }
 
+/* The output is flushed. A cleartext HTTP/1.1 peer may still be sending a
+ * body we refused: closing with its bytes unread would reset the connection
+ * and lose our answer on the way, so shut down our side and read (dropping)
+ * for a while first, as web servers' lingering close does. */
+static void flushed(csf__conn *c)
+{
+	struct timeval t = { LINGER_MS / 1000, (LINGER_MS % 1000) * 1000 };
+
+	if (c->proto != CSF__PROTO_HTTP1 || c->chan || c->ssl || c->lingering) {
+		csf__conn_close(c, "done");
+		return;
+	}
+	c->lingering = 1;
+	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	bufferevent_enable(c->bev, EV_READ);
+	evtimer_add(c->timer, &t);
+}
+
 void csf__conn_close_after_flush(csf__conn *c)
 {
 	if (c->dead || c->closing)
@@ -213,7 +231,7 @@ void csf__conn_close_after_flush(csf__conn *c)
 	c->closing = 1;
 	bufferevent_disable(c->bev, EV_READ);
 	if (csf__conn_output_len(c) == 0)
-		csf__conn_close(c, "done");
+		flushed(c);
 }
 
 void csf__conn_free_now(csf__conn *c)
@@ -349,10 +367,13 @@ static void on_read(struct bufferevent *bev, void *arg)
 	int rc = 0;
 
 	if (c->dead || c->closing) {
+		c->lingered += evbuffer_get_length(in);
 		evbuffer_drain(in, evbuffer_get_length(in));
+		if (c->lingering && c->lingered > LINGER_MAX_BYTES)
+			csf__conn_close(c, "done (peer kept sending)");
 		return;
 	}
-	c->last_activity_ms = mono_ms();
+	c->last_activity_ms = csf__time_mono_ms();
 	c->ping_outstanding = 0;
 	if (c->proto == CSF__PROTO_HANDSHAKE && c->chan && !c->ssl) {
 		/* a cleartext server may speak first, and its bytes can be seen
@@ -394,7 +415,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 		return;
 	if (c->closing) {
 		if (csf__conn_output_len(c) == 0)
-			csf__conn_close(c, "done");
+			flushed(c);
 		return;
 	}
 	produce(c);
@@ -411,7 +432,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	if (c->dead)
 		return;
 	if ((what & BEV_EVENT_CONNECTED) && c->chan) {
-		c->last_activity_ms = mono_ms();
+		c->last_activity_ms = csf__time_mono_ms();
 		if (c->proto == CSF__PROTO_HANDSHAKE)
 			csf__channel_connected(c);
 		return;
@@ -422,7 +443,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		int rc;
 
 		/* the TLS handshake is done */
-		c->last_activity_ms = mono_ms();
+		c->last_activity_ms = csf__time_mono_ms();
 		take_peer_cert(c);
 		SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
 		if (alpn_len == 2 && memcmp(alpn, "h2", 2) == 0)
@@ -488,7 +509,7 @@ int csf__conn_accept(csf_net_server *s, SSL_CTX *ssl_ctx, evutil_socket_t fd,
 	c->idle_timeout_ms = s->opts.idle_timeout_ms;
 	c->keepalive_ms = s->opts.keepalive_ms;
 	c->keepalive_timeout_ms = s->opts.keepalive_timeout_ms;
-	c->last_activity_ms = mono_ms();
+	c->last_activity_ms = csf__time_mono_ms();
 	evutil_make_socket_nonblocking(fd);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->timer = evtimer_new(base, on_timer, c);
@@ -559,7 +580,7 @@ int csf__conn_connect(csf__conn **out, csf_net_channel *ch, struct event_base *b
 	c->ssl = ssl;
 	c->tls = ssl != NULL;
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
-	c->last_activity_ms = mono_ms();
+	c->last_activity_ms = csf__time_mono_ms();
 	c->timer = evtimer_new(base, on_timer, c);
 	c->bev = ssl ? bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE)
 		     : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);

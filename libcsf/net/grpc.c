@@ -71,16 +71,6 @@ int csf__grpc_message_encode(csf__buf *out, const char *msg)
 	return rc;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 int csf__grpc_message_decode(char *out, size_t cap, const char *in, size_t len)
 {
@@ -89,7 +79,7 @@ int csf__grpc_message_decode(char *out, size_t cap, const char *in, size_t len)
 	for (i = 0; i < len && o + 1 < cap; i++) {
 		int hi, lo;
 
-		if (in[i] == '%' && i + 2 < len && (hi = hexval(in[i + 1])) >= 0 && (lo = hexval(in[i + 2])) >= 0) {
+		if (in[i] == '%' && i + 2 < len && (hi = csf__hex_value(in[i + 1])) >= 0 && (lo = csf__hex_value(in[i + 2])) >= 0) {
 			char c = (char)(hi << 4 | lo);
 
 			out[o++] = c ? c : '?';

@@ -73,7 +73,7 @@ int csf__h2_client_bind(csf__h2 *h, csf__client_call *cc)
 	nv[n++] = NV("grpc-accept-encoding", "identity");
 	nv[n++] = NV("user-agent", USER_AGENT);
 	if (cc->deadline_ms) {
-		uint64_t now = csf__channel_now_ms();
+		uint64_t now = csf__time_mono_ms();
 
 		csf__grpc_timeout_format(timeout, cc->deadline_ms > now ? cc->deadline_ms - now : 1);
 		nv[n++] = NV("grpc-timeout", timeout);

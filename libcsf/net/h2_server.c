@@ -333,7 +333,7 @@ static int dispatch(h2_stream *st)
 	if (!st->grpc_ct)
 		return refuse(st, 415, 0, "");
 	m = st->path_too_long ? NULL : csf__server_find_method(c->srv, st->path, st->path_len);
-	if (!m)
+	if (!m || (m->flags & CSF__METHOD_WEBSOCKET_ONLY))
 		return refuse(st, 200, CSF_NET_UNIMPLEMENTED, "unknown method");
 	if (st->bad_encoding)
 		return refuse(st, 200, CSF_NET_UNIMPLEMENTED, "only the identity grpc-encoding is supported");

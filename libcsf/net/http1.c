@@ -73,15 +73,6 @@ static int is_tchar(unsigned char c)
 	return 0;
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 /*
  * Percent-decode `n` bytes of `src` into `dst` (room for `cap` bytes and a
@@ -100,8 +91,8 @@ static long pct_decode(char *dst, size_t cap, const char *src, size_t n, int plu
 
 			if (i + 2 >= n)
 				return -1;
-			hi = hexval((unsigned char)src[i + 1]);
-			lo = hexval((unsigned char)src[i + 2]);
+			hi = csf__hex_value((unsigned char)src[i + 1]);
+			lo = csf__hex_value((unsigned char)src[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = hi * 16 + lo;

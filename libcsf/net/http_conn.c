@@ -13,6 +13,12 @@ struct csf__http_conn {
 	uint64_t request_started_ms; /* 0: between requests */
 };
 
+struct csf__http_exchange {
+	csf__http_conn *h;
+	int keep_alive;
+	int responded;
+};
+
 uint64_t csf__http_conn_request_started(const csf__http_conn *h)
 {
 	return h->request_started_ms;
@@ -29,6 +35,11 @@ int csf__http_conn_new(csf__conn *c)
 	csf__http1_reader_init(&h->reader, &lim);
 	c->http = h;
 	return 0;
+}
+
+static int c_is_alive(const csf__http_conn *h)
+{
+	return !h->conn->dead;
 }
 
 /* A JSON error response (DESIGN.md section 3: {"error":{"code","message"}}). */
@@ -98,7 +109,7 @@ static int upgrade(csf__http_conn *h, const csf__http_request *req, const csf__w
 	rc = csf__conn_write(c, out.ptr, out.len);
 	csf__buf_free(&out);
 	if (!rc)
-		rc = csf__ws_conn_new_server(c, route);
+		rc = csf__ws_conn_new_server(c, route, req);
 	if (rc)
 		return rc;
 	/* the connection now speaks WebSocket: bytes after the request go there */
@@ -109,12 +120,77 @@ static int upgrade(csf__http_conn *h, const csf__http_request *req, const csf__w
 	return 0;
 }
 
+int csf__http_respond(csf__http_exchange *x, int status, const char *const *headers, const void *body,
+		      size_t len)
+{
+	csf__buf out = CSF__BUF_INIT(SIZE_MAX / 2);
+	int rc;
+
+	if (x->responded)
+		return 0;
+	x->responded = 1;
+	rc = csf__http1_write_response(&out, status, headers, body, len, x->keep_alive);
+	if (!rc)
+		rc = csf__conn_write(x->h->conn, out.ptr, out.len);
+	csf__buf_free(&out);
+	if (!x->keep_alive)
+		csf__conn_close_after_flush(x->h->conn);
+	return rc;
+}
+
+int csf__http_respond_error(csf__http_exchange *x, int status, const char *code, const char *message)
+{
+	if (x->responded)
+		return 0;
+	x->responded = 1;
+	return respond_error(x->h, status, code, message, x->keep_alive, NULL);
+}
+
+const char *csf__http_exchange_peer(const csf__http_exchange *x)
+{
+	return x->h->conn->addr;
+}
+
+int csf__http_exchange_tls(const csf__http_exchange *x)
+{
+	return x->h->conn->tls;
+}
+
+/* A REST route: the handler answers before it returns. */
+static int serve_route(csf__http_conn *h, const csf__http_request *req)
+{
+	csf__http_exchange x = { h, req->keep_alive, 0 };
+	csf__http_params params;
+	char allow[128], msg[300];
+	void *entry = NULL;
+	int rc;
+
+	memset(&params, 0, sizeof(params));
+	rc = h->conn->srv->routes
+		? csf__router_match(h->conn->srv->routes, req->method, req->path, &entry, &params, allow, sizeof(allow))
+		: CSF_ENOTFOUND;
+	if (rc == CSF_EINVALID) {
+		const char *extra[] = { "Allow", allow, NULL };
+
+		return respond_error(h, 405, "method_not_allowed", "this method is not allowed here", req->keep_alive,
+				     extra);
+	}
+	if (rc) {
+		snprintf(msg, sizeof(msg), "no such endpoint: %.200s", req->path);
+		return respond_error(h, 404, "not_found", msg, req->keep_alive, NULL);
+	}
+	csf__route_entry_call(entry, &x, req, &params);
+	csf__http_params_free(&params);
+	if (!x.responded)
+		return respond_error(h, 500, "internal", "the handler gave no answer", 0, NULL);
+	return 0;
+}
+
 int csf__http_conn_feed(csf__http_conn *h, const uint8_t *data, size_t len, size_t *consumed)
 {
 	const csf__http_request *req = &h->reader.req;
 	const csf__ws_route *route;
 	int status = 400, rc;
-	char msg[300];
 
 	if (!h->request_started_ms)
 		h->request_started_ms = csf__conn_now_ms(h->conn);
@@ -134,9 +210,9 @@ int csf__http_conn_feed(csf__http_conn *h, const uint8_t *data, size_t len, size
 					     0, (const char *const[]){ "Upgrade", "websocket", NULL });
 		return upgrade(h, req, route);
 	}
-	snprintf(msg, sizeof(msg), "no such endpoint: %.200s", req->path);
-	rc = respond_error(h, 404, "not_found", msg, req->keep_alive, NULL);
-	csf__http1_reader_next(&h->reader);
+	rc = serve_route(h, req);
+	if (c_is_alive(h))
+		csf__http1_reader_next(&h->reader);
 	return rc;
 }
 

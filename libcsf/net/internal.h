@@ -91,7 +91,46 @@ typedef struct csf__ws_route {
 	char *http_path;
 	char *subprotocol;
 	const csf__method *method;
+	int text;        /* JSON for browsers: text frames both ways */
 } csf__ws_route;
+
+/* A method served only over WebSocket (never as gRPC). */
+#define CSF__METHOD_WEBSOCKET_ONLY 0x100u
+
+/* Serve `method` (added with CSF__METHOD_WEBSOCKET_ONLY) at `http_path` with
+ * text frames. Request headers (Origin, ...) become the call's metadata. */
+int csf__net_server_add_websocket_text(csf_net_server *s, const char *http_path, const char *subprotocol,
+				       const char *method);
+
+/* ------------------------------------------------------------ REST routes */
+
+typedef struct csf__http_exchange csf__http_exchange;
+struct csf__http_request;
+struct csf__http_params;
+
+/* A REST handler answers with csf__http_respond() before it returns. */
+typedef void (*csf__http_handler)(csf__http_exchange *x, const struct csf__http_request *req,
+				  const struct csf__http_params *params, void *payload);
+
+/* Route `method` + `pattern` (see net/http1.h: {param} segments, {name*} tail). */
+int csf__net_server_add_route(csf_net_server *s, const char *method, const char *pattern,
+			      csf__http_handler h, void *payload);
+/* Every route, for checking them against the API document. */
+size_t csf__net_server_route_count(const csf_net_server *s);
+int csf__net_server_route(const csf_net_server *s, size_t i, const char **method, const char **pattern);
+
+/* Answer: status, headers (name/value pairs, NULL-terminated; may be NULL),
+ * body. Only the first answer counts. */
+int csf__http_respond(csf__http_exchange *x, int status, const char *const *headers, const void *body,
+		      size_t len);
+/* {"error":{"code":...,"message":...}} with the status. */
+int csf__http_respond_error(csf__http_exchange *x, int status, const char *code, const char *message);
+/* The client's address ("ip:port") and whether the connection is TLS. */
+const char *csf__http_exchange_peer(const csf__http_exchange *x);
+/* Run the handler of a matched route (server.c). */
+void csf__route_entry_call(void *entry, csf__http_exchange *x, const struct csf__http_request *req,
+			   const struct csf__http_params *params);
+int csf__http_exchange_tls(const csf__http_exchange *x);
 
 typedef struct csf__conn csf__conn;
 typedef struct csf__listener csf__listener;
@@ -106,6 +145,9 @@ struct csf_net_server {
 	size_t methods_n, methods_cap;
 	csf__ws_route *ws;
 	size_t ws_n, ws_cap;
+	struct csf__router *routes;   /* REST routes (http_conn.c) */
+	struct csf__route_entry **route_entries;
+	size_t route_entries_n, route_entries_cap;
 	csf__conn *conns;             /* doubly linked */
 	size_t conns_n;
 	csf__ip_count *ips;           /* open-addressing table of connections per address */
@@ -165,6 +207,8 @@ struct csf__conn {
 	csf__ws_conn *ws;
 	char why[128];            /* why it closed, for the calls it ends */
 	unsigned closing : 1;     /* flush the output, then tear down */
+	unsigned lingering : 1;   /* HTTP/1.1: response sent, reading what the peer still sends */
+	size_t lingered;          /* bytes read and dropped while lingering */
 	unsigned dead : 1;        /* teardown scheduled; ignore all input */
 	unsigned draining : 1;    /* GOAWAY sent */
 };
@@ -215,7 +259,8 @@ int csf__http_conn_feed(csf__http_conn *h, const uint8_t *data, size_t len, size
 /* When the request being read began (monotonic ms), or 0 between requests. */
 uint64_t csf__http_conn_request_started(const csf__http_conn *h);
 void csf__http_conn_free(csf__http_conn *h);
-int csf__ws_conn_new_server(csf__conn *c, const csf__ws_route *route);
+/* The request's headers become the call's metadata (Origin, ...). */
+int csf__ws_conn_new_server(csf__conn *c, const csf__ws_route *route, const struct csf__http_request *req);
 int csf__ws_conn_feed(csf__ws_conn *w, const uint8_t *data, size_t len);
 int csf__ws_conn_flush(csf__ws_conn *w);
 /* Move a WebSocket session's output to its connection, as much as the

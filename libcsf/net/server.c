@@ -5,7 +5,15 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "net/http1.h"
 #include "net/internal.h"
+
+struct csf__route_entry {
+	csf__http_handler h;
+	void *payload;
+	char *method;
+	char *pattern;
+};
 
 struct csf__listener {
 	csf_net_server *srv;
@@ -151,6 +159,72 @@ int csf_net_server_add_websocket(csf_net_server *s, const char *http_path, const
 	r->method = m;
 	s->ws_n++;
 	return 0;
+}
+
+int csf__net_server_add_websocket_text(csf_net_server *s, const char *http_path, const char *subprotocol,
+				       const char *method)
+{
+	int rc = csf_net_server_add_websocket(s, http_path, subprotocol, method);
+
+	if (!rc)
+		s->ws[s->ws_n - 1].text = 1;
+	return rc;
+}
+
+int csf__net_server_add_route(csf_net_server *s, const char *method, const char *pattern,
+			      csf__http_handler h, void *payload)
+{
+	struct csf__route_entry *e;
+	int rc;
+
+	if (!s || !method || !pattern || !h)
+		return csf__misuse("csf__net_server_add_route: server, method, pattern and handler are required");
+	if (!s->routes && (rc = csf__router_new(&s->routes)) != 0)
+		return rc;
+	if (CSF__ARRAY_RESERVE(s->route_entries, s->route_entries_cap, s->route_entries_n + 1))
+		return CSF_ENOMEM;
+	e = csf__calloc(1, sizeof(*e));
+	if (!e)
+		return CSF_ENOMEM;
+	e->h = h;
+	e->payload = payload;
+	e->method = csf__strdup(method);
+	e->pattern = csf__strdup(pattern);
+	rc = e->method && e->pattern ? csf__router_add(s->routes, method, pattern, e) : CSF_ENOMEM;
+	if (rc) {
+		csf__free(e->method);
+		csf__free(e->pattern);
+		csf__free(e);
+		return rc;
+	}
+	s->route_entries[s->route_entries_n++] = e;
+	return 0;
+}
+
+size_t csf__net_server_route_count(const csf_net_server *s)
+{
+	return s ? s->route_entries_n : 0;
+}
+
+int csf__net_server_route(const csf_net_server *s, size_t i, const char **method, const char **pattern)
+{
+	const struct csf__route_entry *e;
+
+	if (!s || i >= s->route_entries_n)
+		return csf__error_set(CSF_ENOTFOUND, "net: no route %zu", i);
+	e = s->route_entries[i];
+	*method = e->method;
+	*pattern = e->pattern;
+	return 0;
+}
+
+/* The handler of the route that matched (see http_conn.c). */
+void csf__route_entry_call(void *entry, csf__http_exchange *x, const csf__http_request *req,
+			   const csf__http_params *params)
+{
+	struct csf__route_entry *e = entry;
+
+	e->h(x, req, params, e->payload);
 }
 
 const csf__ws_route *csf__server_find_ws(const csf_net_server *s, const char *path)
@@ -449,6 +523,15 @@ void csf_net_server_free(csf_net_server *s)
 		csf__free(s->ws[i].subprotocol);
 	}
 	csf__free(s->ws);
+	for (i = 0; i < s->route_entries_n; i++) {
+		struct csf__route_entry *e = s->route_entries[i];
+
+		csf__free(e->method);
+		csf__free(e->pattern);
+		csf__free(e);
+	}
+	csf__free(s->route_entries);
+	csf__router_free(s->routes);
 	csf__free(s->ips);
 	if (s->drain_timer)
 		event_free(s->drain_timer);

@@ -211,12 +211,10 @@ int csf__tls_cert_sha256(X509 *cert, char hex[65])
 {
 	unsigned char md[32];
 	unsigned int len = 0;
-	int i;
 
 	if (X509_digest(cert, EVP_sha256(), md, &len) != 1 || len != 32)
 		return csf__error_set(CSF_EIO, "tls: cannot hash a certificate");
-	for (i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	csf__hex_encode(hex, md, sizeof(md));
 	return 0;
 }
 

@@ -57,6 +57,7 @@ struct csf__ws_session {
 	unsigned stopped : 1;   /* no more input: after a close frame or an error */
 	unsigned failed : 1;    /* we closed because of the peer's input */
 	unsigned closing : 1;   /* we queued a close */
+	unsigned text : 1;      /* text messages (UTF-8) instead of binary, both ways */
 	/* wslay sends control frames ahead of queued data, so a close asked
 	 * for while data waits is held here until the data is out */
 	unsigned close_pending : 1;
@@ -332,7 +333,7 @@ static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
 	static const uint8_t empty[1];
 	csf__ws_session *s = user;
 
-	if (arg->opcode == WSLAY_BINARY_FRAME) {
+	if (arg->opcode == (s->text ? WSLAY_TEXT_FRAME : WSLAY_BINARY_FRAME)) {
 		int rc;
 
 		/* After a server's close frame the peer's data is of no use; a
@@ -390,6 +391,11 @@ int csf__ws_session_new(csf__ws_session **out, int server, size_t max_message,
 	wslay_event_config_set_max_recv_msg_length(s->ctx, s->max_message);
 	*out = s;
 	return 0;
+}
+
+void csf__ws_session_set_text(csf__ws_session *s, int text)
+{
+	s->text = text != 0;
 }
 
 void csf__ws_session_free(csf__ws_session *s)
@@ -617,7 +623,7 @@ static size_t check_frames(csf__ws_session *s, const uint8_t *data, size_t len, 
 				snprintf(why, why_cap, "new message before the end of a fragmented one");
 				return carried ? 0 : start;
 			}
-			if (op == WSLAY_TEXT_FRAME) {
+			if (op == WSLAY_TEXT_FRAME && !s->text) {
 				*code = CSF__WS_CLOSE_UNSUPPORTED;
 				snprintf(why, why_cap, "text messages are not supported");
 				return carried ? 0 : start;
@@ -628,7 +634,7 @@ static size_t check_frames(csf__ws_session *s, const uint8_t *data, size_t len, 
 			snprintf(why, why_cap, "unknown opcode 0x%x", (unsigned)op);
 			return carried ? 0 : start;
 		}
-		if (op == WSLAY_CONTINUATION_FRAME || op == WSLAY_BINARY_FRAME) {
+		if (op == WSLAY_CONTINUATION_FRAME || op == WSLAY_BINARY_FRAME || op == WSLAY_TEXT_FRAME) {
 			if (s->msg_len > s->max_message) {
 				*code = CSF__WS_CLOSE_TOO_BIG;
 				snprintf(why, why_cap, "message of %llu bytes or more (limit %zu)",
@@ -743,7 +749,7 @@ int csf__ws_session_send(csf__ws_session *s, const uint8_t *data, size_t len)
 {
 	if (!s || (!data && len))
 		return csf__misuse("csf__ws_session_send: session and data are required");
-	return queue(s, WSLAY_BINARY_FRAME, data, len);
+	return queue(s, s->text ? WSLAY_TEXT_FRAME : WSLAY_BINARY_FRAME, data, len);
 }
 
 int csf__ws_session_ping(csf__ws_session *s)

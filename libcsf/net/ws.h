@@ -64,6 +64,10 @@ typedef struct csf__ws_callbacks {
 int csf__ws_session_new(csf__ws_session **out, int server, size_t max_message,
 			const csf__ws_callbacks *cb, void *payload);
 
+/* Carry text messages (UTF-8, checked) instead of binary ones, both ways;
+ * binary frames are then refused with 1003. For browsers speaking JSON. */
+void csf__ws_session_set_text(csf__ws_session *s, int text);
+
 /*
  * Feed bytes read from the peer; callbacks run for whole messages, pings are
  * answered. Returns 0, or CSF_EPARSE for a protocol violation (the session

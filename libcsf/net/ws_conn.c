@@ -141,7 +141,7 @@ static const csf__call_ops ws_ops = {
 
 /* ------------------------------------------------------------- session */
 
-int csf__ws_conn_new_server(csf__conn *c, const csf__ws_route *route)
+int csf__ws_conn_new_server(csf__conn *c, const csf__ws_route *route, const csf__http_request *req)
 {
 	static const csf__ws_callbacks cb = { on_ws_message, on_ws_close };
 	const csf__method *m = route->method;
@@ -162,6 +162,14 @@ int csf__ws_conn_new_server(csf__conn *c, const csf__ws_route *route)
 		return rc;
 	}
 	csf__conn_fill_peer(c, &w->call.peer, CSF_NET_TRANSPORT_WEBSOCKET);
+	csf__ws_session_set_text(w->s, route->text);
+	for (size_t i = 0; i < req->headers_count; i++) {
+		const csf__http_header *hd = &req->headers[i];
+
+		if (csf__call_add_metadata(&w->call, hd->name, strlen(hd->name), hd->value, strlen(hd->value),
+					   c->srv->opts.max_header_list_bytes) != 0)
+			break; /* the request was within the same limit; nothing to lose */
+	}
 	c->ws = w;
 	rc = csf__call_start(&w->call);
 	if (rc && !w->call.finishing) {

@@ -338,6 +338,9 @@ int csf__pb_host_facts_from_snapshot(Csf__V1__HostFacts **out, csf__arena *arena
 	    (rc = str(&m->arch, arena, h->arch)) != 0 ||
 	    (rc = str(&m->cpu_model, arena, h->cpu_model)) != 0)
 		return rc;
+	/* the system collector reads Linux's /proc; other systems get their own */
+	if ((rc = str(&m->os_type, arena, "linux")) != 0)
+		return rc;
 	m->cpu_logical = h->cpu_logical;
 	m->cpu_physical = h->cpu_physical;
 	if (snap->system->memory)

@@ -26,7 +26,7 @@ static void test_strerror_names_every_code(void **state)
 	int code;
 
 	(void)state;
-	for (code = CSF_OK; code >= CSF_ETIMEOUT; code--) {
+	for (code = CSF_OK; code >= CSF_EAUTH; code--) {
 		const char *s = csf_strerror(code);
 
 		assert_non_null(strstr(s, "CSF_"));
@@ -262,6 +262,81 @@ static void test_json_writer(void **state)
 	csf__free(s);
 }
 
+struct settings {
+	char keys[8][64];
+	char values[8][256];
+	int lines[8];
+	int n;
+	const char *refuse; /* a key the callback refuses */
+};
+
+static int collect(const char *key, const char *value, int line, void *payload)
+{
+	struct settings *st = payload;
+
+	if (st->refuse && strcmp(key, st->refuse) == 0)
+		return csf__error_set(CSF_EPARSE, "unknown key '%s' on line %d", key, line);
+	if (st->n < 8) {
+		snprintf(st->keys[st->n], sizeof(st->keys[0]), "%s", key);
+		snprintf(st->values[st->n], sizeof(st->values[0]), "%s", value);
+		st->lines[st->n++] = line;
+	}
+	return 0;
+}
+
+static void test_config_parse(void **state)
+{
+	static const char text[] =
+		"# a comment\n"
+		"\n"
+		"data-dir = /var/lib/csf   \n"
+		"  http_listen=0.0.0.0:8080 # not a comment: part of the value\n"
+		"name = \"quoted \\\"value\\\" \\\\ x\"  # comment\n"
+		"empty =\r\n"
+		"tabs\t=\tv";
+	struct settings st = { .n = 0 };
+
+	(void)state;
+	assert_int_equal(csf_config_parse(text, sizeof(text) - 1, "t.conf", collect, &st), 0);
+	assert_int_equal(st.n, 5);
+	assert_string_equal(st.keys[0], "data_dir");
+	assert_string_equal(st.values[0], "/var/lib/csf");
+	assert_int_equal(st.lines[0], 3);
+	assert_string_equal(st.values[1], "0.0.0.0:8080 # not a comment: part of the value");
+	assert_string_equal(st.values[2], "quoted \"value\" \\ x");
+	assert_string_equal(st.keys[3], "empty");
+	assert_string_equal(st.values[3], "");
+	assert_string_equal(st.values[4], "v");
+}
+
+static void test_config_errors_name_the_line(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *want;
+	} bad[] = {
+		{ "a = 1\nB = 2", "t.conf:2: expected a key" },
+		{ "a 1", "t.conf:1: expected '='" },
+		{ "a = \"open", "t.conf:1: unterminated quoted value" },
+		{ "a = \"x\" y", "t.conf:1: text after a quoted value" },
+		{ "a = \"\\q\"", "t.conf:1: unknown escape" },
+		{ "= 1", "t.conf:1: expected a key" },
+	};
+	struct settings st = { .n = 0, .refuse = "secret_thing" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < CSF__ARRAY_SIZE(bad); i++) {
+		st.n = 0;
+		assert_int_equal(csf_config_parse(bad[i].text, strlen(bad[i].text), "t.conf", collect, &st), CSF_EPARSE);
+		assert_non_null(strstr(csf_error_last()->message, bad[i].want));
+	}
+	assert_int_equal(csf_config_parse("ok = 1\nsecret_thing = 2", 23, "t.conf", collect, &st), CSF_EPARSE);
+	assert_string_equal(csf_error_last()->message, "unknown key 'secret_thing' on line 2");
+	assert_int_equal(csf_config_parse_file("/nonexistent/csf.conf", collect, &st), CSF_ENOTFOUND);
+	assert_non_null(strstr(csf_error_last()->message, "/nonexistent/csf.conf"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +351,8 @@ int main(void)
 		cmocka_unit_test(test_buf_printf_grows),
 		cmocka_unit_test(test_arena),
 		cmocka_unit_test(test_json_writer),
+		cmocka_unit_test(test_config_parse),
+		cmocka_unit_test(test_config_errors_name_the_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

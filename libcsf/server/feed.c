@@ -1,0 +1,341 @@
+/*
+ * /api/v1/ws: the browser's live feed (subprotocol "csf.feed.v1", JSON in
+ * text frames). The page's Origin must be the server's own or an allowed
+ * one; the first message authenticates ({"type":"auth","token":"..."}: a
+ * token never goes in a URL); then the client subscribes to topics:
+ *   "agents"          agent status changes (online, offline, revoked)
+ *   "metrics"         the latest metrics of every agent
+ *   "metrics:<id>"    the latest metrics of one agent
+ * Events go only to clients of the agent's organization. Sending never
+ * blocks: a browser that does not keep up loses events, and one that stays
+ * behind for long is closed (RESOURCE_EXHAUSTED) so it reconnects fresh.
+ */
+#include <string.h>
+
+#include <jansson.h>
+
+#include "server/internal.h"
+
+#define FEED_METHOD "/csf.internal.Feed/Subscribe"
+#define AUTH_DEADLINE_MS 10000
+#define MAX_AGENT_TOPICS 32
+#define DROPS_BEFORE_CLOSE 1000
+
+typedef struct client {
+	struct client *prev, *next;
+	csf_net_call *call;
+	csf__principal who;
+	uint64_t opened_ms;
+	uint64_t dropped;
+	unsigned authed : 1, agents : 1, metrics_all : 1;
+	size_t n_agent_topics;
+	char agent_topics[MAX_AGENT_TOPICS][CSF__ID_LEN];
+} client;
+
+struct csf__feed {
+	client *clients;
+	size_t n;
+	struct event *tick;
+};
+
+size_t csf__feed_clients(const csf_server *s)
+{
+	return s->feed ? s->feed->n : 0;
+}
+
+static void send_json(client *c, csf__buf *b)
+{
+	if (csf_net_call_send(c->call, b->ptr, b->len) != 0) {
+		/* the browser is behind: this event is lost for it */
+		if (++c->dropped == DROPS_BEFORE_CLOSE)
+			csf_net_call_finish(c->call, CSF_NET_RESOURCE_EXHAUSTED, "too slow for the live feed; reconnect");
+	}
+}
+
+static void send_error(client *c, const char *message)
+{
+	csf__buf b = CSF__BUF_INIT(4096);
+	csf__json j;
+
+	csf__json_init(&j, &b);
+	csf__json_begin_object(&j);
+	csf__json_key(&j, "type"); csf__json_string(&j, "error");
+	csf__json_key(&j, "message"); csf__json_string(&j, message);
+	csf__json_end_object(&j);
+	if (csf__json_finish(&j) == 0)
+		send_json(c, &b);
+	csf__buf_free(&b);
+}
+
+/* Origin: absent (not a browser), the server's own (Host), or allowed. */
+static int origin_ok(const csf_server *s, csf_net_call *call)
+{
+	const char *origin = csf_net_call_metadata(call, "origin");
+	const char *host = csf_net_call_metadata(call, "host");
+	const char *p;
+	size_t n;
+
+	if (!origin)
+		return 1;
+	p = strstr(origin, "://");
+	if (p && host && strcmp(p + 3, host) == 0)
+		return 1;
+	for (p = s->allowed_origins; p && *p; p += n + (p[n] == ',')) {
+		n = strcspn(p, ",");
+		if (n == strlen(origin) && strncmp(p, origin, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int feed_start(csf_net_call *call, void *payload)
+{
+	csf_server *s = payload;
+	client *c;
+
+	if (!origin_ok(s, call)) {
+		csf__log(CSF_LOG_INFO, "server", "live feed refused for origin %s", csf_net_call_metadata(call, "origin"));
+		return CSF_NET_PERMISSION_DENIED;
+	}
+	c = csf__calloc(1, sizeof(*c));
+	if (!c)
+		return CSF_NET_RESOURCE_EXHAUSTED;
+	c->call = call;
+	c->opened_ms = csf__time_mono_ms();
+	c->next = s->feed->clients;
+	if (c->next)
+		c->next->prev = c;
+	s->feed->clients = c;
+	s->feed->n++;
+	csf_net_call_set_user_data(call, c);
+	return CSF_NET_OK;
+}
+
+static void hello(client *c)
+{
+	csf__buf b = CSF__BUF_INIT(4096);
+	csf__json j;
+
+	csf__json_init(&j, &b);
+	csf__json_begin_object(&j);
+	csf__json_key(&j, "type"); csf__json_string(&j, "hello");
+	csf__json_key(&j, "user"); csf__json_string(&j, c->who.name);
+	csf__json_key(&j, "role"); csf__json_string(&j, c->who.role);
+	csf__json_key(&j, "organization_id"); csf__json_string(&j, c->who.org_id);
+	csf__json_end_object(&j);
+	if (csf__json_finish(&j) == 0)
+		send_json(c, &b);
+	csf__buf_free(&b);
+}
+
+static void topics(client *c, json_t *list, int on)
+{
+	size_t i;
+	json_t *t;
+
+	json_array_foreach(list, i, t) {
+		const char *name = json_string_value(t);
+
+		if (!name)
+			continue;
+		if (strcmp(name, "agents") == 0) {
+			c->agents = on;
+		} else if (strcmp(name, "metrics") == 0) {
+			c->metrics_all = on;
+		} else if (strncmp(name, "metrics:", 8) == 0 && strlen(name + 8) < CSF__ID_LEN) {
+			size_t k;
+
+			for (k = 0; k < c->n_agent_topics && strcmp(c->agent_topics[k], name + 8) != 0; k++)
+				;
+			if (on && k == c->n_agent_topics && k < MAX_AGENT_TOPICS)
+				snprintf(c->agent_topics[c->n_agent_topics++], CSF__ID_LEN, "%s", name + 8);
+			else if (!on && k < c->n_agent_topics)
+				memmove(c->agent_topics[k], c->agent_topics[k + 1],
+					(--c->n_agent_topics - k) * sizeof(c->agent_topics[0]));
+		} else {
+			send_error(c, "unknown topic (agents, metrics, metrics:<agent id>)");
+		}
+	}
+}
+
+static int feed_message(csf_net_call *call, const unsigned char *data, size_t len, void *payload)
+{
+	csf_server *s = payload;
+	client *c = csf_net_call_user_data(call);
+	json_error_t err;
+	json_t *m = json_loadb((const char *)data, len, 0, &err);
+	const char *type = json_string_value(json_object_get(m, "type"));
+
+	if (!m || !type) {
+		send_error(c, "messages are JSON objects with a \"type\"");
+	} else if (!c->authed) {
+		const char *tok = json_string_value(json_object_get(m, "token"));
+		const char *why = "the first message must be {\"type\":\"auth\",\"token\":\"...\"}";
+
+		if (strcmp(type, "auth") == 0 && tok && csf__auth_token(s, tok, &c->who, &why) == 0) {
+			c->authed = 1;
+			hello(c);
+		} else {
+			csf_net_call_finish(call, CSF_NET_UNAUTHENTICATED, why);
+		}
+	} else if (strcmp(type, "subscribe") == 0 || strcmp(type, "unsubscribe") == 0) {
+		json_t *list = json_object_get(m, "topics");
+
+		if (json_is_array(list))
+			topics(c, list, type[0] == 's');
+		else
+			send_error(c, "subscribe and unsubscribe take \"topics\": [...]");
+	} else if (strcmp(type, "ping") == 0) {
+		static const char pong[] = "{\"type\":\"pong\"}";
+
+		csf_net_call_send(call, pong, sizeof(pong) - 1);
+	} else {
+		send_error(c, "unknown message type");
+	}
+	json_decref(m);
+	return 0;
+}
+
+static void feed_end(csf_net_call *call, int status, const char *message, void *payload)
+{
+	csf_server *s = payload;
+	client *c = csf_net_call_user_data(call);
+
+	(void)status;
+	(void)message;
+	if (!c || !s->feed)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->feed->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->feed->n--;
+	csf_net_call_set_user_data(call, NULL);
+	csf__free(c);
+}
+
+/* Clients that did not authenticate in time are closed. */
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	csf_server *s = arg;
+	uint64_t now = csf__time_mono_ms();
+	client *c, *next;
+
+	(void)fd;
+	(void)what;
+	for (c = s->feed->clients; c; c = next) {
+		next = c->next;
+		if (!c->authed && now - c->opened_ms > AUTH_DEADLINE_MS)
+			csf_net_call_finish(c->call, CSF_NET_UNAUTHENTICATED, "no auth message in time");
+	}
+}
+
+int csf__feed_start(csf_server *s)
+{
+	static const csf_net_call_handlers h = { feed_start, feed_message, NULL, NULL, feed_end };
+	struct timeval sec = { 1, 0 };
+	int rc;
+
+	s->feed = csf__calloc(1, sizeof(*s->feed));
+	if (!s->feed)
+		return CSF_ENOMEM;
+	rc = csf_net_server_add_method(s->http, FEED_METHOD, CSF__METHOD_WEBSOCKET_ONLY, &h, s);
+	if (!rc)
+		rc = csf__net_server_add_websocket_text(s->http, "/api/v1/ws", "csf.feed.v1", FEED_METHOD);
+	if (!rc) {
+		s->feed->tick = event_new(csf__net_loop_base(s->loop), -1, EV_PERSIST, on_tick, s);
+		if (!s->feed->tick || event_add(s->feed->tick, &sec) != 0)
+			rc = csf__error_set(CSF_ENOMEM, "feed: cannot start its timer");
+	}
+	return rc;
+}
+
+void csf__feed_agent_status(csf_server *s, const char *org_id, const char *agent_id, const char *status)
+{
+	csf__buf b = CSF__BUF_INIT(4096);
+	csf__json j;
+	client *c;
+
+	if (!s->feed || !s->feed->clients)
+		return;
+	csf__json_init(&j, &b);
+	csf__json_begin_object(&j);
+	csf__json_key(&j, "type"); csf__json_string(&j, "agent");
+	csf__json_key(&j, "id"); csf__json_string(&j, agent_id);
+	csf__json_key(&j, "status"); csf__json_string(&j, status);
+	csf__json_key(&j, "t"); csf__json_i64(&j, csf__now_ms());
+	csf__json_end_object(&j);
+	if (csf__json_finish(&j) == 0)
+		for (c = s->feed->clients; c; c = c->next)
+			if (c->authed && c->agents && strcmp(c->who.org_id, org_id) == 0)
+				send_json(c, &b);
+	csf__buf_free(&b);
+}
+
+static int wants_metrics(const client *c, const char *org_id, const char *agent_id)
+{
+	size_t k;
+
+	if (!c->authed || strcmp(c->who.org_id, org_id) != 0)
+		return 0;
+	if (c->metrics_all)
+		return 1;
+	for (k = 0; k < c->n_agent_topics; k++)
+		if (strcmp(c->agent_topics[k], agent_id) == 0)
+			return 1;
+	return 0;
+}
+
+void csf__feed_agent_metrics(csf_server *s, const char *org_id, const char *agent_id,
+			     const Csf__V1__MetricsSnapshot *m)
+{
+	csf__buf b = CSF__BUF_INIT(1u << 16);
+	uint64_t disk_total = 0, disk_used = 0;
+	csf__json j;
+	client *c;
+	size_t i;
+
+	if (!s->feed)
+		return;
+	for (c = s->feed->clients; c && !wants_metrics(c, org_id, agent_id); c = c->next)
+		;
+	if (!c)
+		return; /* nobody listens: no JSON to build */
+	for (i = 0; i < m->n_filesystems; i++) {
+		disk_total += m->filesystems[i]->total_bytes;
+		disk_used += m->filesystems[i]->used_bytes;
+	}
+	csf__json_init(&j, &b);
+	csf__json_begin_object(&j);
+	csf__json_key(&j, "type"); csf__json_string(&j, "metrics");
+	csf__json_key(&j, "id"); csf__json_string(&j, agent_id);
+	csf__json_key(&j, "t"); csf__json_i64(&j, m->timestamp_ms ? m->timestamp_ms : csf__now_ms());
+	csf__json_key(&j, "cpu_percent"); csf__json_double(&j, m->cpu && m->cpu->total ? m->cpu->total->usage : 0);
+	csf__json_key(&j, "memory_used"); csf__json_u64(&j, m->memory ? m->memory->used : 0);
+	csf__json_key(&j, "memory_total"); csf__json_u64(&j, m->memory ? m->memory->total : 0);
+	csf__json_key(&j, "disk_used"); csf__json_u64(&j, disk_used);
+	csf__json_key(&j, "disk_total"); csf__json_u64(&j, disk_total);
+	csf__json_key(&j, "network_rx_rate"); csf__json_double(&j, m->rx_total ? m->rx_total->bytes_per_sec : 0);
+	csf__json_key(&j, "network_tx_rate"); csf__json_double(&j, m->tx_total ? m->tx_total->bytes_per_sec : 0);
+	csf__json_key(&j, "load1"); csf__json_double(&j, m->cpu ? m->cpu->load1 : 0);
+	csf__json_end_object(&j);
+	if (csf__json_finish(&j) == 0)
+		for (; c; c = c->next)
+			if (wants_metrics(c, org_id, agent_id))
+				send_json(c, &b);
+	csf__buf_free(&b);
+}
+
+void csf__feed_free(csf_server *s)
+{
+	if (!s->feed)
+		return;
+	if (s->feed->tick)
+		event_free(s->feed->tick);
+	/* the clients go with their calls (the HTTP server is freed after) */
+	s->feed->clients = NULL;
+	csf__free(s->feed);
+	s->feed = NULL;
+}

@@ -1,0 +1,609 @@
+/*
+ * The writer: one thread, its own database connection. It takes what the
+ * loop queued, writes it in one transaction per batch, and records per
+ * (agent_id, boot_id) the highest seq committed, in the same transaction.
+ * A message at or below that mark is a replay and is skipped, so ingest is
+ * idempotent; acks go out only for what committed. When the database is
+ * unreachable the batch waits (nothing is acked) and the writer reconnects
+ * with backoff; agents keep the messages in their outboxes meanwhile.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "server/internal.h"
+
+#define BATCH_MAX 2000
+#define MARKS_MAX 200000
+
+typedef struct mark {
+	char agent_id[CSF__ID_LEN];
+	char boot_id[CSF__BOOT_ID_MAX];
+	uint64_t seq;
+	uint8_t used;
+} mark;
+
+/* Open-addressing map (agent_id, boot_id) -> seq. */
+typedef struct marks {
+	mark *v;
+	size_t cap, n;
+} marks;
+
+typedef struct completion {
+	char agent_id[CSF__ID_LEN];
+	char boot_id[CSF__BOOT_ID_MAX];
+	uint64_t seq;
+} completion;
+
+struct csf__ingest {
+	csf_server *srv;
+	csf__db *db;
+	pthread_t thread;
+	int started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	csf__ingest_item *head, *tail;
+	size_t depth;              /* read by the loop without the lock: atomic */
+	int stop;
+	int wake[2];
+	struct event *ev;
+	completion *done;          /* under mu */
+	size_t done_n, done_cap;
+	marks committed;           /* writer thread only */
+};
+
+static uint32_t mark_hash(const char *a, const char *b)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *a; a++)
+		h = (h ^ (unsigned char)*a) * 16777619u;
+	h = (h ^ '/') * 16777619u;
+	for (; *b; b++)
+		h = (h ^ (unsigned char)*b) * 16777619u;
+	return h;
+}
+
+static mark *mark_slot(marks *m, const char *agent, const char *boot, int insert)
+{
+	size_t i;
+
+	if (!m->cap)
+		return NULL;
+	for (i = mark_hash(agent, boot) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+		mark *e = &m->v[i];
+
+		if (!e->used)
+			return insert ? e : NULL;
+		if (strcmp(e->agent_id, agent) == 0 && strcmp(e->boot_id, boot) == 0)
+			return e;
+	}
+}
+
+static int mark_set(marks *m, const char *agent, const char *boot, uint64_t seq)
+{
+	mark *e;
+
+	if ((m->n + 1) * 2 > m->cap) {
+		marks bigger = { NULL, m->cap ? m->cap * 2 : 1024, 0 };
+		size_t i;
+
+		if (m->n >= MARKS_MAX) {
+			/* bounded: forget them all; they are in agent_streams */
+			memset(m->v, 0, m->cap * sizeof(*m->v));
+			m->n = 0;
+		} else {
+			bigger.v = csf__calloc(bigger.cap, sizeof(*bigger.v));
+			if (!bigger.v)
+				return CSF_ENOMEM;
+			for (i = 0; i < m->cap; i++)
+				if (m->v[i].used)
+					*mark_slot(&bigger, m->v[i].agent_id, m->v[i].boot_id, 1) = m->v[i];
+			bigger.n = m->n;
+			csf__free(m->v);
+			*m = bigger;
+		}
+	}
+	e = mark_slot(m, agent, boot, 1);
+	if (!e->used) {
+		snprintf(e->agent_id, sizeof(e->agent_id), "%s", agent);
+		snprintf(e->boot_id, sizeof(e->boot_id), "%s", boot);
+		e->used = 1;
+		m->n++;
+	}
+	e->seq = seq;
+	return 0;
+}
+
+void csf__ingest_item_free(csf__ingest_item *it)
+{
+	if (!it)
+		return;
+	if (it->msg)
+		csf__pb_free(&it->msg->base);
+	csf__free(it);
+}
+
+/* ----------------------------------------------------------- the loop side */
+
+int csf__ingest_push(csf__ingest *in, csf__ingest_item *it)
+{
+	it->next = NULL;
+	pthread_mutex_lock(&in->mu);
+	if (in->tail)
+		in->tail->next = it;
+	else
+		in->head = it;
+	in->tail = it;
+	__atomic_add_fetch(&in->depth, 1, __ATOMIC_RELAXED);
+	pthread_cond_signal(&in->cv);
+	pthread_mutex_unlock(&in->mu);
+	return 0;
+}
+
+size_t csf__ingest_depth(const csf__ingest *in)
+{
+	return in ? __atomic_load_n(&in->depth, __ATOMIC_RELAXED) : 0;
+}
+
+/* Committed: send the acks (on the loop thread). */
+static void on_done(evutil_socket_t fd, short what, void *arg)
+{
+	csf__ingest *in = arg;
+	completion *done;
+	size_t n, i;
+	char buf[256];
+
+	(void)what;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	pthread_mutex_lock(&in->mu);
+	done = in->done;
+	n = in->done_n;
+	in->done = NULL;
+	in->done_n = in->done_cap = 0;
+	pthread_mutex_unlock(&in->mu);
+	for (i = 0; i < n; i++)
+		csf__session_acked(in->srv, done[i].agent_id, done[i].boot_id, done[i].seq);
+	csf__free(done);
+}
+
+/* --------------------------------------------------------- the writer side */
+
+static int64_t metrics_ts(const Csf__V1__AgentMessage *m, int64_t received)
+{
+	if (m->metrics->timestamp_ms > 0)
+		return m->metrics->timestamp_ms;
+	return m->sent_at_ms > 0 ? m->sent_at_ms : received;
+}
+
+static int write_metrics(csf_server *s, csf__db *db, const csf__ingest_item *it)
+{
+	static const char *const q =
+		"INSERT INTO agent_metrics (agent_id, organization_id, \"timestamp\", boot_id, seq, cpu_usage_percent, "
+		"memory_total_bytes, memory_used_bytes, disk_total_bytes, disk_used_bytes, network_rx_bytes, "
+		"network_tx_bytes, custom_metrics) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+	const Csf__V1__MetricsSnapshot *m = it->msg->metrics;
+	uint64_t disk_total = 0, disk_used = 0;
+	csf__buf custom = CSF__BUF_INIT(1u << 20);
+	csf__json j;
+	csf__stmt *st;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < m->n_filesystems; i++) {
+		disk_total += m->filesystems[i]->total_bytes;
+		disk_used += m->filesystems[i]->used_bytes;
+	}
+	csf__json_init(&j, &custom);
+	csf__json_begin_object(&j);
+	for (i = 0; i < m->n_custom; i++) {
+		csf__json_key(&j, m->custom[i]->key);
+		csf__json_real(&j, m->custom[i]->value);
+	}
+	csf__json_end_object(&j);
+	rc = csf__json_finish(&j);
+	if (!rc)
+		rc = csf__db_stmt(db, &st, q);
+	if (!rc) {
+		csf__db_bind_text(st, 1, it->agent_id);
+		csf__db_bind_text(st, 2, it->org_id);
+		csf__db_bind_i64(st, 3, metrics_ts(it->msg, it->received_ms));
+		csf__rollup_touch(s, metrics_ts(it->msg, it->received_ms));
+		csf__db_bind_text(st, 4, it->boot_id);
+		csf__db_bind_i64(st, 5, (int64_t)it->seq);
+		csf__db_bind_double(st, 6, m->cpu && m->cpu->total ? m->cpu->total->usage : 0.0);
+		csf__db_bind_i64(st, 7, m->memory ? (int64_t)m->memory->total : 0);
+		csf__db_bind_i64(st, 8, m->memory ? (int64_t)m->memory->used : 0);
+		csf__db_bind_i64(st, 9, (int64_t)disk_total);
+		csf__db_bind_i64(st, 10, (int64_t)disk_used);
+		csf__db_bind_i64(st, 11, m->rx_total ? (int64_t)m->rx_total->bytes : 0);
+		csf__db_bind_i64(st, 12, m->tx_total ? (int64_t)m->tx_total->bytes : 0);
+		csf__db_bind_text(st, 13, custom.ptr);
+		rc = csf__db_run(st);
+	}
+	csf__buf_free(&custom);
+	return rc;
+}
+
+static const char *level_name(Csf__V1__LogLevel l)
+{
+	switch (l) {
+	case CSF__V1__LOG_LEVEL__LOG_LEVEL_TRACE: return "trace";
+	case CSF__V1__LOG_LEVEL__LOG_LEVEL_DEBUG: return "debug";
+	case CSF__V1__LOG_LEVEL__LOG_LEVEL_WARN: return "warn";
+	case CSF__V1__LOG_LEVEL__LOG_LEVEL_ERROR: return "error";
+	default: return "info";
+	}
+}
+
+static int write_logs(csf__db *db, const csf__ingest_item *it)
+{
+	static const char *const q =
+		"INSERT INTO agent_logs (organization_id, agent_id, level, message, source, context, \"timestamp\") "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7)";
+	const Csf__V1__LogBatch *b = it->msg->logs;
+	size_t i, k;
+	int rc = 0;
+
+	for (i = 0; i < b->n_records && !rc; i++) {
+		const Csf__V1__LogRecord *r = b->records[i];
+		csf__buf ctx = CSF__BUF_INIT(1u << 20);
+		csf__json j;
+		csf__stmt *st;
+
+		csf__json_init(&j, &ctx);
+		csf__json_begin_object(&j);
+		for (k = 0; k < r->n_context; k++) {
+			csf__json_key(&j, r->context[k]->key);
+			csf__json_string(&j, r->context[k]->value);
+		}
+		csf__json_end_object(&j);
+		rc = csf__json_finish(&j);
+		if (!rc)
+			rc = csf__db_stmt(db, &st, q);
+		if (!rc) {
+			csf__db_bind_text(st, 1, it->org_id);
+			csf__db_bind_text(st, 2, it->agent_id);
+			csf__db_bind_text(st, 3, level_name(r->level));
+			csf__db_bind_text(st, 4, r->message);
+			csf__db_bind_text(st, 5, r->source);
+			csf__db_bind_text(st, 6, ctx.ptr);
+			csf__db_bind_i64(st, 7, r->timestamp_ms ? r->timestamp_ms : it->received_ms);
+			rc = csf__db_run(st);
+		}
+		csf__buf_free(&ctx);
+	}
+	return rc;
+}
+
+static int write_status(csf__db *db, const csf__ingest_item *it)
+{
+	static const char *const q_hello =
+		"UPDATE agents SET status = 'online', last_heartbeat = $2, updated_at = $3, hostname = $4, "
+		"ip_address = $5, agent_version = $6, os_type = $7, os_version = $8, architecture = $9 WHERE id = $1";
+	static const char *const q_status =
+		"UPDATE agents SET status = $2, updated_at = $3 WHERE id = $1";
+	static const char *const q_heartbeat =
+		"UPDATE agents SET last_heartbeat = $2 WHERE id = $1 AND (last_heartbeat IS NULL OR last_heartbeat < $2)";
+	const Csf__V1__HostFacts *h = it->host;
+	int64_t now = csf__now_ms();
+	csf__stmt *st;
+	int rc = 0;
+
+	if (h) {
+		rc = csf__db_stmt(db, &st, q_hello);
+		if (rc)
+			return rc;
+		csf__db_bind_text(st, 1, it->agent_id);
+		csf__db_bind_i64(st, 2, it->last_heartbeat ? it->last_heartbeat : now);
+		csf__db_bind_i64(st, 3, now);
+		csf__db_bind_text(st, 4, h->hostname);
+		csf__db_bind_text(st, 5, it->ip_address);
+		csf__db_bind_text(st, 6, it->agent_version);
+		csf__db_bind_text(st, 7, h->os_type[0] ? h->os_type : "linux");
+		csf__db_bind_text(st, 8, h->os_pretty[0] ? h->os_pretty : h->os_version);
+		csf__db_bind_text(st, 9, h->arch);
+		return csf__db_run(st);
+	}
+	if (it->status) {
+		rc = csf__db_stmt(db, &st, q_status);
+		if (!rc) {
+			csf__db_bind_text(st, 1, it->agent_id);
+			csf__db_bind_text(st, 2, it->status);
+			csf__db_bind_i64(st, 3, now);
+			rc = csf__db_run(st);
+		}
+	}
+	if (!rc && it->last_heartbeat) {
+		rc = csf__db_stmt(db, &st, q_heartbeat);
+		if (!rc) {
+			csf__db_bind_text(st, 1, it->agent_id);
+			csf__db_bind_i64(st, 2, it->last_heartbeat);
+			rc = csf__db_run(st);
+		}
+	}
+	return rc;
+}
+
+/* The committed mark of a stream: the cache, or agent_streams. */
+static int committed_of(csf__ingest *in, const char *agent, const char *boot, uint64_t *seq)
+{
+	static const char *const q = "SELECT acked_seq FROM agent_streams WHERE agent_id = $1 AND boot_id = $2";
+	mark *e = mark_slot(&in->committed, agent, boot, 0);
+	csf__stmt *st;
+	int rc;
+
+	if (e) {
+		*seq = e->seq;
+		return 0;
+	}
+	rc = csf__db_stmt(in->db, &st, q);
+	if (rc)
+		return rc;
+	csf__db_bind_text(st, 1, agent);
+	csf__db_bind_text(st, 2, boot);
+	rc = csf__db_step(st);
+	if (rc < 0)
+		return rc;
+	*seq = rc == 1 ? (uint64_t)csf__db_col_i64(st, 0) : 0;
+	csf__db_reset(st);
+	return 0;
+}
+
+static int write_marks(csf__db *db, const marks *batch)
+{
+	static const char *const q =
+		"INSERT INTO agent_streams (agent_id, boot_id, acked_seq, updated_at) VALUES ($1, $2, $3, $4) "
+		"ON CONFLICT (agent_id, boot_id) DO UPDATE SET acked_seq = excluded.acked_seq, updated_at = excluded.updated_at";
+	int64_t now = csf__now_ms();
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < batch->cap && !rc; i++) {
+		csf__stmt *st;
+
+		if (!batch->v[i].used)
+			continue;
+		rc = csf__db_stmt(db, &st, q);
+		if (!rc) {
+			csf__db_bind_text(st, 1, batch->v[i].agent_id);
+			csf__db_bind_text(st, 2, batch->v[i].boot_id);
+			csf__db_bind_i64(st, 3, (int64_t)batch->v[i].seq);
+			csf__db_bind_i64(st, 4, now);
+			rc = csf__db_run(st);
+		}
+	}
+	return rc;
+}
+
+/*
+ * Write one batch in one transaction. `batch_marks` receives, per stream, the
+ * highest seq covered (new or replayed). Returns 0, or the failure (nothing
+ * of the batch is then committed).
+ */
+static int write_batch(csf__ingest *in, csf__ingest_item *items, marks *batch_marks, uint64_t *rows,
+		       uint64_t *dups)
+{
+	csf__ingest_item *it;
+	int rc = csf__db_begin(in->db);
+
+	for (it = items; it && !rc; it = it->next) {
+		mark *bm;
+		uint64_t done;
+
+		if (it->kind == CSF__INGEST_STATUS) {
+			rc = write_status(in->db, it);
+			continue;
+		}
+		bm = mark_slot(batch_marks, it->agent_id, it->boot_id, 0);
+		if (bm)
+			done = bm->seq;
+		else if ((rc = committed_of(in, it->agent_id, it->boot_id, &done)) != 0)
+			break;
+		if (it->seq <= done) {
+			(*dups)++;
+		} else {
+			switch (it->msg->body_case) {
+			case CSF__V1__AGENT_MESSAGE__BODY_METRICS:
+				rc = write_metrics(in->srv, in->db, it);
+				break;
+			case CSF__V1__AGENT_MESSAGE__BODY_LOGS:
+				rc = write_logs(in->db, it);
+				break;
+			default:
+				/* containers and task updates: stored by the task module
+				 * (a later issue); acked so the outbox moves on */
+				break;
+			}
+			(*rows)++;
+			done = it->seq;
+		}
+		if (!rc)
+			rc = mark_set(batch_marks, it->agent_id, it->boot_id, done);
+	}
+	if (!rc)
+		rc = write_marks(in->db, batch_marks);
+	if (!rc)
+		rc = csf__db_commit(in->db);
+	if (rc)
+		csf__db_abort(in->db);
+	return rc;
+}
+
+static void post_done(csf__ingest *in, const marks *batch_marks)
+{
+	size_t i;
+	char one = 1;
+
+	pthread_mutex_lock(&in->mu);
+	for (i = 0; i < batch_marks->cap; i++) {
+		const mark *m = &batch_marks->v[i];
+		completion *c;
+
+		if (!m->used || CSF__ARRAY_RESERVE(in->done, in->done_cap, in->done_n + 1))
+			continue; /* out of memory: the next ack covers it */
+		c = &in->done[in->done_n++];
+		memcpy(c->agent_id, m->agent_id, sizeof(c->agent_id));
+		memcpy(c->boot_id, m->boot_id, sizeof(c->boot_id));
+		c->seq = m->seq;
+	}
+	pthread_mutex_unlock(&in->mu);
+	if (write(in->wake[1], &one, 1) < 0) {
+		/* the pipe is full: a wake-up is pending anyway */
+	}
+}
+
+/* Put a batch back at the front of the queue (it did not commit). */
+static void requeue(csf__ingest *in, csf__ingest_item *items, csf__ingest_item *last)
+{
+	pthread_mutex_lock(&in->mu);
+	last->next = in->head;
+	in->head = items;
+	if (!in->tail)
+		in->tail = last;
+	pthread_mutex_unlock(&in->mu);
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void *writer(void *arg)
+{
+	csf__ingest *in = arg;
+	unsigned backoff = 100;
+
+	for (;;) {
+		csf__ingest_item *items, *last, *it;
+		marks batch_marks = { NULL, 0, 0 };
+		uint64_t rows = 0, dups = 0, t0;
+		size_t n = 0, i;
+		int rc;
+
+		pthread_mutex_lock(&in->mu);
+		while (!in->head && !in->stop)
+			pthread_cond_wait(&in->cv, &in->mu);
+		if (!in->head) {
+			pthread_mutex_unlock(&in->mu);
+			break;
+		}
+		items = last = in->head;
+		for (n = 1; last->next && n < BATCH_MAX; n++)
+			last = last->next;
+		in->head = last->next;
+		if (!in->head)
+			in->tail = NULL;
+		last->next = NULL;
+		pthread_mutex_unlock(&in->mu);
+
+		batch_marks.cap = 64;
+		while (batch_marks.cap < 2 * n)
+			batch_marks.cap *= 2;
+		batch_marks.v = csf__calloc(batch_marks.cap, sizeof(*batch_marks.v));
+		t0 = csf__time_mono_ms();
+		rc = batch_marks.v ? write_batch(in, items, &batch_marks, &rows, &dups) : CSF_ENOMEM;
+		if (rc) {
+			__atomic_add_fetch(&in->srv->stats.commit_failures, 1, __ATOMIC_RELAXED);
+			csf__log(CSF_LOG_WARN, "server", "ingest: a batch of %zu did not commit (retrying in %u ms): %s", n,
+				 backoff, csf_error_last()->message);
+			csf__free(batch_marks.v);
+			requeue(in, items, last);
+			if (in->stop && backoff >= 1600)
+				break; /* stopping and the database is gone: agents replay */
+			sleep_ms(backoff);
+			if (rc == CSF_EIO && csf__db_reconnect(in->db) != 0)
+				csf__log(CSF_LOG_WARN, "server", "ingest: reconnect failed: %s", csf_error_last()->message);
+			backoff = backoff < 5000 ? backoff * 2 : 5000;
+			continue;
+		}
+		backoff = 100;
+		__atomic_add_fetch(&in->srv->stats.rows_committed, rows, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&in->srv->stats.duplicates_skipped, dups, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&in->srv->stats.batches_committed, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&in->srv->stats.commit_us_total, (csf__time_mono_ms() - t0) * 1000, __ATOMIC_RELAXED);
+		for (i = 0; i < batch_marks.cap; i++)
+			if (batch_marks.v[i].used)
+				mark_set(&in->committed, batch_marks.v[i].agent_id, batch_marks.v[i].boot_id,
+					 batch_marks.v[i].seq);
+		post_done(in, &batch_marks);
+		csf__free(batch_marks.v);
+		__atomic_sub_fetch(&in->depth, n, __ATOMIC_RELAXED);
+		while ((it = items) != NULL) {
+			items = it->next;
+			csf__ingest_item_free(it);
+		}
+	}
+	return NULL;
+}
+
+int csf__ingest_start(csf_server *s, csf__ingest **out)
+{
+	csf__ingest *in = csf__calloc(1, sizeof(*in));
+	int rc, i;
+
+	*out = NULL;
+	if (!in)
+		return CSF_ENOMEM;
+	in->srv = s;
+	in->wake[0] = in->wake[1] = -1;
+	pthread_mutex_init(&in->mu, NULL);
+	pthread_cond_init(&in->cv, NULL);
+	rc = csf__db_open(&in->db, s->db_url);
+	if (!rc && pipe(in->wake) != 0)
+		rc = csf__error_set_errno(CSF_EIO, errno, "ingest: pipe");
+	if (!rc) {
+		for (i = 0; i < 2; i++)
+			fcntl(in->wake[i], F_SETFL, fcntl(in->wake[i], F_GETFL) | O_NONBLOCK);
+		in->ev = event_new(csf__net_loop_base(s->loop), in->wake[0], EV_READ | EV_PERSIST, on_done, in);
+		if (!in->ev || event_add(in->ev, NULL) != 0)
+			rc = csf__error_set(CSF_ENOMEM, "ingest: cannot watch the writer");
+	}
+	if (!rc && pthread_create(&in->thread, NULL, writer, in) != 0)
+		rc = csf__error_set(CSF_EIO, "ingest: cannot start the writer thread");
+	if (rc) {
+		csf__ingest_stop(in);
+		return rc;
+	}
+	in->started = 1;
+	*out = in;
+	return 0;
+}
+
+void csf__ingest_stop(csf__ingest *in)
+{
+	csf__ingest_item *it;
+
+	if (!in)
+		return;
+	if (in->started) {
+		pthread_mutex_lock(&in->mu);
+		in->stop = 1;
+		pthread_cond_signal(&in->cv);
+		pthread_mutex_unlock(&in->mu);
+		pthread_join(in->thread, NULL);
+	}
+	while ((it = in->head) != NULL) { /* left when the database was gone */
+		in->head = it->next;
+		csf__ingest_item_free(it);
+	}
+	if (in->ev)
+		event_free(in->ev);
+	if (in->wake[0] >= 0)
+		close(in->wake[0]);
+	if (in->wake[1] >= 0)
+		close(in->wake[1]);
+	csf__free(in->done);
+	csf__free(in->committed.v);
+	csf__db_close(in->db);
+	pthread_mutex_destroy(&in->mu);
+	pthread_cond_destroy(&in->cv);
+	csf__free(in);
+}

@@ -1,0 +1,210 @@
+/*
+ * The server runtime's private structures. One event loop thread runs the
+ * listeners, agent sessions, REST handlers and the live feed; one writer
+ * thread (ingest.c) batches everything agents send into transactions and
+ * hands back what it committed, so acks follow commits.
+ */
+#ifndef CSF_SERVER_INTERNAL_H
+#define CSF_SERVER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "auth/auth.h"
+#include "core/internal.h"
+#include "csf/net.h"
+#include "csf/server.h"
+#include "net/http1.h"
+#include "net/internal.h"
+#include "proto/envelope.h"
+#include "store/db.h"
+
+#define CSF__ID_LEN 33       /* 32 hex + NUL */
+#define CSF__BOOT_ID_MAX 129
+
+typedef struct csf__ingest csf__ingest;
+typedef struct csf__session csf__session;
+typedef struct csf__feed csf__feed;
+
+/* What ingest counts for /metrics (written by both threads: atomics). */
+typedef struct csf__server_stats {
+	uint64_t messages_received;
+	uint64_t rows_committed;
+	uint64_t duplicates_skipped;
+	uint64_t batches_committed;
+	uint64_t commit_failures;
+	uint64_t commit_us_total;     /* time spent committing */
+	uint64_t enrollments;
+	uint64_t enrollment_failures;
+	uint64_t http_requests;
+} csf__server_stats;
+
+/* Failed attempts per address (limit.c). */
+typedef struct csf__rate_limit {
+	char addr[64];
+	uint64_t window_start_ms;
+	uint32_t failures;
+} csf__rate_limit;
+
+int csf__limit_blocked(csf__rate_limit *t, size_t n, const char *addr);
+void csf__limit_failed(csf__rate_limit *t, size_t n, const char *addr);
+/* The address part of "ip:port" / "[ip]:port". */
+void csf__addr_only(const char *peer, char *out, size_t cap);
+
+struct csf_server {
+	csf_server_options o;          /* strings point at our copies below */
+	char *data_dir, *db_url, *http_listen, *agent_listen, *web_root, *allowed_origins;
+	char **agent_names;
+	size_t agent_names_count;
+
+	csf_net_loop *loop;
+	csf_net_server *agents;        /* agent listener: gRPC + WebSocket, TLS */
+	csf_net_server *http;          /* REST, live feed, dashboard */
+	csf__db *db;                   /* the loop thread's connection */
+	csf__ca ca;
+	char *server_cert_pem, *server_key_pem;
+	char *ca_pem;
+	char default_org[CSF__ID_LEN];
+
+	csf__ingest *ingest;
+	csf__session **sessions;       /* open-addressing table by agent id */
+	size_t sessions_cap, sessions_n;
+	csf__feed *feed;
+
+	csf__rate_limit enroll_limits[64];
+	csf__rate_limit login_limits[64];
+	struct event *tick;            /* once a second: heartbeats, offline, scheduler */
+	uint64_t last_rollup_ms, last_retention_ms;
+	/* the oldest sample written since the last rollup (INT64_MAX: none) */
+	int64_t rollup_dirty_from;
+	uint64_t started_ms;
+	csf__server_stats stats;
+	int stopping;
+};
+
+/* ------------------------------------------------------------ bootstrap */
+
+/* First start: organization "default", user "admin". Loads the CA and makes
+ * the agent listener's certificate. */
+int csf__server_bootstrap(csf_server *s);
+/* The id of an organization by name, into `out`. CSF_ENOTFOUND. */
+int csf__server_org_id(csf__db *db, const char *name, char out[CSF__ID_LEN]);
+/* Shared by the CLI and the REST API. */
+int csf__server_token_create(csf__db *db, const csf__ca *ca, const char *org_id, uint32_t ttl_s, uint32_t uses,
+			     const char *description, const char *created_by, char **token, char id_out[CSF__ID_LEN]);
+int csf__server_apikey_create(csf__db *db, const char *org_id, const char *name, const char *role,
+			      const char *created_by, char **key, char id_out[CSF__ID_LEN]);
+int csf__server_audit(csf__db *db, const char *org_id, const char *actor, const char *action, const char *target,
+		      const char *details_json);
+int csf__valid_role(const char *role);
+
+/* ----------------------------------------------------------- agent side */
+
+int csf__enroll_register(csf_server *s);   /* RegisterAgent */
+int csf__sessions_register(csf_server *s); /* StreamMetrics (gRPC and WebSocket) */
+/* The session of an agent, or NULL. */
+csf__session *csf__session_find(csf_server *s, const char *agent_id);
+/* Cut an agent's live stream (revocation): GoAway then UNAUTHENTICATED. */
+void csf__session_revoke(csf_server *s, const char *agent_id);
+/* Once a second: heartbeat deadlines, last_heartbeat writes. */
+void csf__sessions_tick(csf_server *s, uint64_t now_ms);
+/* What committed (ingest.c calls this on the loop thread). */
+void csf__session_acked(csf_server *s, const char *agent_id, const char *boot_id, uint64_t seq);
+size_t csf__sessions_online(const csf_server *s);
+void csf__sessions_free(csf_server *s);
+
+/* --------------------------------------------------------------- ingest */
+
+typedef enum csf__ingest_kind {
+	CSF__INGEST_MESSAGE = 1, /* a data AgentMessage: metrics, logs, containers, task update */
+	CSF__INGEST_STATUS       /* an agent's status/heartbeat/host facts (no seq) */
+} csf__ingest_kind;
+
+typedef struct csf__ingest_item {
+	struct csf__ingest_item *next;
+	csf__ingest_kind kind;
+	char agent_id[CSF__ID_LEN];
+	char org_id[CSF__ID_LEN];
+	char boot_id[CSF__BOOT_ID_MAX];
+	uint64_t seq;
+	int64_t received_ms;
+	Csf__V1__AgentMessage *msg;  /* MESSAGE: owned; freed by the writer */
+	/* STATUS */
+	const char *status;          /* "online", "offline", "error" or NULL: unchanged */
+	int64_t last_heartbeat;      /* 0: unchanged */
+	Csf__V1__HostFacts *host;    /* owned (inside msg for a Hello), may be NULL */
+	char agent_version[64];
+	char ip_address[64];
+} csf__ingest_item;
+
+/* Start the writer thread on its own connection to `db_url`. */
+int csf__ingest_start(csf_server *s, csf__ingest **out);
+/* Queue an item (takes ownership). Never blocks; CSF_ELIMIT when the queue
+ * is full (the caller pauses the stream). */
+int csf__ingest_push(csf__ingest *in, csf__ingest_item *item);
+/* Items queued and not yet committed. */
+size_t csf__ingest_depth(const csf__ingest *in);
+/* Commit what is queued, stop the thread, free. */
+void csf__ingest_stop(csf__ingest *in);
+void csf__ingest_item_free(csf__ingest_item *item);
+
+/* --------------------------------------------------------------- REST */
+
+/* Who is calling: from a session token or an API key. */
+typedef struct csf__principal {
+	char org_id[CSF__ID_LEN];
+	char actor_id[CSF__ID_LEN];  /* user id or API key id */
+	char name[128];              /* username or key name */
+	char role[16];               /* admin, operator, viewer */
+	int is_key;
+} csf__principal;
+
+typedef enum csf__role_level { CSF__VIEWER = 1, CSF__OPERATOR = 2, CSF__ADMIN = 3 } csf__role_level;
+
+int csf__rest_register(csf_server *s);
+/* Who a session token or API key belongs to. CSF_EAUTH with `why` when it
+ * is unknown, expired or revoked. */
+int csf__auth_token(csf_server *s, const char *token, csf__principal *who, const char **why);
+/* Authenticate the request and check the role; answers 401/403 itself and
+ * returns non-zero when the request must stop here. */
+int csf__rest_auth(csf_server *s, csf__http_exchange *x, const csf__http_request *req, csf__role_level need,
+		   csf__principal *who);
+/* Answer JSON from a writer the caller filled. */
+int csf__rest_json(csf__http_exchange *x, int status, csf__buf *body);
+/* An error from a csf error code: 404/400/409/500... with the last error's message. */
+int csf__rest_fail(csf__http_exchange *x, int rc);
+/* Parse a JSON object body with only `allowed` keys (NULL-terminated);
+ * answers 400 itself on bad JSON, unknown keys or a body too large. */
+struct json_t;
+struct json_t *csf__rest_body(csf__http_exchange *x, const csf__http_request *req, const char *const *allowed);
+
+/* The REST groups (one file each). */
+int csf__rest_auth_routes(csf_server *s);
+int csf__rest_agent_routes(csf_server *s);
+int csf__rest_admin_routes(csf_server *s);
+int csf__rest_health_routes(csf_server *s);
+int csf__rest_agent_metrics_routes(csf_server *s);
+
+/* ----------------------------------------------------------- live feed */
+
+int csf__feed_start(csf_server *s);
+void csf__feed_agent_status(csf_server *s, const char *org_id, const char *agent_id, const char *status);
+void csf__feed_agent_metrics(csf_server *s, const char *org_id, const char *agent_id,
+			     const Csf__V1__MetricsSnapshot *m);
+size_t csf__feed_clients(const csf_server *s);
+void csf__feed_free(csf_server *s);
+
+/* ----------------------------------------------------------- scheduler */
+
+/* Rollups (1m, 1h) and retention, on the loop's connection. */
+int csf__rollup_run(csf_server *s, int64_t now_ms);
+/* A sample at `ts` was written: the rollup covers it next time (any thread). */
+void csf__rollup_touch(csf_server *s, int64_t ts);
+/* Unix seconds or RFC 3339 into Unix milliseconds (rest_metrics.c). */
+int csf__parse_time_ms(const char *v, int64_t *out);
+int csf__retention_run(csf_server *s, int64_t now_ms);
+
+/* Unix milliseconds, and the monotonic clock in milliseconds. */
+int64_t csf__now_ms(void);
+
+#endif

@@ -1,0 +1,509 @@
+/*
+ * /api/v1/agents: list (filters, keyset pagination), get, patch name and
+ * tags, delete (revoke: certificates too, and the live stream is cut), and
+ * the fleet summary. Every query is scoped to the caller's organization; an
+ * agent of another organization is "not found".
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "server/internal.h"
+
+#define COLUMNS \
+	"id, name, hostname, ip_address, agent_version, os_type, os_version, architecture, status, " \
+	"last_heartbeat, registered_at, updated_at, tags, capabilities"
+
+static void agent_json(csf__json *j, csf__stmt *st)
+{
+	csf__json_begin_object(j);
+	csf__json_key(j, "id"); csf__json_string(j, csf__db_col_text(st, 0));
+	csf__json_key(j, "name"); csf__json_string(j, csf__db_col_text(st, 1));
+	csf__json_key(j, "hostname"); csf__json_string(j, csf__db_col_text(st, 2));
+	csf__json_key(j, "ip_address"); csf__json_string(j, csf__db_col_text(st, 3));
+	csf__json_key(j, "agent_version"); csf__json_string(j, csf__db_col_text(st, 4));
+	csf__json_key(j, "os_type"); csf__json_string(j, csf__db_col_text(st, 5));
+	csf__json_key(j, "os_version"); csf__json_string(j, csf__db_col_text(st, 6));
+	csf__json_key(j, "architecture"); csf__json_string(j, csf__db_col_text(st, 7));
+	csf__json_key(j, "status"); csf__json_string(j, csf__db_col_text(st, 8));
+	csf__json_key(j, "last_heartbeat");
+	if (csf__db_col_null(st, 9))
+		csf__json_null(j);
+	else
+		csf__json_i64(j, csf__db_col_i64(st, 9));
+	csf__json_key(j, "registered_at"); csf__json_i64(j, csf__db_col_i64(st, 10));
+	csf__json_key(j, "updated_at"); csf__json_i64(j, csf__db_col_i64(st, 11));
+	csf__json_key(j, "tags"); csf__json_raw(j, csf__db_col_text(st, 12));
+	csf__json_key(j, "capabilities"); csf__json_raw(j, csf__db_col_text(st, 13));
+	csf__json_end_object(j);
+}
+
+/* A cursor is the hex of "name\x1fid" of the last row of the previous page. */
+static int cursor_encode(char *out, size_t cap, const char *name, const char *id)
+{
+	size_t o = 0;
+	const char *parts[2] = { name, id };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		const unsigned char *p = (const unsigned char *)parts[i];
+
+		if (i && o + 3 < cap)
+			o += (size_t)snprintf(out + o, cap - o, "1f");
+		for (; *p && o + 3 < cap; p++)
+			o += (size_t)snprintf(out + o, cap - o, "%02x", *p);
+	}
+	out[o] = '\0';
+	return o + 3 < cap ? 0 : -1;
+}
+
+static int cursor_decode(const char *hex, char *name, size_t ncap, char *id, size_t icap)
+{
+	char buf[600], *sep;
+	size_t n = strlen(hex), i;
+
+	if (n % 2 || n / 2 >= sizeof(buf))
+		return -1;
+	for (i = 0; i < n / 2; i++) {
+		unsigned v;
+
+		if (!isxdigit((unsigned char)hex[2 * i]) || !isxdigit((unsigned char)hex[2 * i + 1]) ||
+		    sscanf(hex + 2 * i, "%2x", &v) != 1 || v == 0)
+			return -1;
+		buf[i] = (char)v;
+	}
+	buf[n / 2] = '\0';
+	sep = strchr(buf, '\x1f');
+	if (!sep || (size_t)(sep - buf) >= ncap || strlen(sep + 1) >= icap)
+		return -1;
+	*sep = '\0';
+	memcpy(name, buf, (size_t)(sep - buf) + 1);
+	memcpy(id, sep + 1, strlen(sep + 1) + 1);
+	return 0;
+}
+
+/* "%...%" for LIKE, with %, _ and \ escaped, lowercased. */
+static void like_pattern(char *out, size_t cap, const char *s)
+{
+	size_t o = 0;
+
+	out[o++] = '%';
+	for (; *s && o + 4 < cap; s++) {
+		if (*s == '%' || *s == '_' || *s == '\\')
+			out[o++] = '\\';
+		out[o++] = (char)tolower((unsigned char)*s);
+	}
+	out[o++] = '%';
+	out[o] = '\0';
+}
+
+static void list(csf__http_exchange *x, const csf__http_request *req, const csf__http_params *p, void *payload)
+{
+	/* One static query per backend (statements are cached by their text's
+	 * address); an empty parameter switches its filter off. */
+	static const char *const q_sqlite =
+		"SELECT " COLUMNS " FROM agents WHERE organization_id = $1 AND revoked_at IS NULL "
+		"AND ($2 = '' OR status = $2) AND ($3 = '' OR lower(name) LIKE $3 ESCAPE '\\') "
+		"AND ($4 = '' OR json_extract(tags, $4) = $5) AND ($6 = '' OR name > $6 OR (name = $6 AND id > $7)) "
+		"ORDER BY name, id LIMIT $8";
+	static const char *const q_postgres =
+		"SELECT " COLUMNS " FROM agents WHERE organization_id = $1 AND revoked_at IS NULL "
+		"AND ($2 = '' OR status = $2) AND ($3 = '' OR lower(name) LIKE $3 ESCAPE '\\') "
+		"AND ($4 = '' OR tags->>$4 = $5) AND ($6 = '' OR name > $6 OR (name = $6 AND id > $7)) "
+		"ORDER BY name, id LIMIT $8";
+	csf_server *s = payload;
+	csf__principal who;
+	char status[16], name[200], pattern[420], tag[300], tagkey[310], cursor[1200], cname[600], cid[64];
+	char limit_s[16], next[1400], last_name[600] = "", last_id[64] = "";
+	const char *tagval = "";
+	long limit = 50;
+	int sqlite = csf__db_kind_of(s->db) == CSF__DB_SQLITE, rc, n = 0;
+	csf__buf body = CSF__BUF_INIT(64u << 20);
+	csf__json j;
+	csf__stmt *st;
+
+	(void)p;
+	if (csf__rest_auth(s, x, req, CSF__VIEWER, &who))
+		return;
+	if (!csf__http_request_query(req, "status", status, sizeof(status)))
+		status[0] = '\0';
+	if (status[0] && strcmp(status, "online") && strcmp(status, "offline") && strcmp(status, "error")) {
+		csf__http_respond_error(x, 400, "invalid_argument", "status must be online, offline or error");
+		return;
+	}
+	pattern[0] = '\0';
+	if (csf__http_request_query(req, "name", name, sizeof(name)) && name[0])
+		like_pattern(pattern, sizeof(pattern), name);
+	tagkey[0] = '\0';
+	if (csf__http_request_query(req, "tag", tag, sizeof(tag)) && tag[0]) {
+		char *eq = strchr(tag, '=');
+
+		if (!eq || eq == tag || strchr(tag, '"')) {
+			csf__http_respond_error(x, 400, "invalid_argument", "tag must be key=value");
+			return;
+		}
+		*eq = '\0';
+		tagval = eq + 1;
+		if (sqlite)
+			snprintf(tagkey, sizeof(tagkey), "$.\"%s\"", tag);
+		else
+			snprintf(tagkey, sizeof(tagkey), "%s", tag);
+	}
+	if (csf__http_request_query(req, "limit", limit_s, sizeof(limit_s))) {
+		char *end;
+
+		limit = strtol(limit_s, &end, 10);
+		if (*end || limit < 1 || limit > 1000) {
+			csf__http_respond_error(x, 400, "invalid_argument", "limit must be 1 to 1000");
+			return;
+		}
+	}
+	cname[0] = cid[0] = '\0';
+	if (csf__http_request_query(req, "cursor", cursor, sizeof(cursor)) && cursor[0] &&
+	    cursor_decode(cursor, cname, sizeof(cname), cid, sizeof(cid)) != 0) {
+		csf__http_respond_error(x, 400, "invalid_argument", "cursor is not one this server gave out");
+		return;
+	}
+	rc = csf__db_stmt(s->db, &st, sqlite ? q_sqlite : q_postgres);
+	if (rc) {
+		csf__rest_fail(x, rc);
+		return;
+	}
+	csf__db_bind_text(st, 1, who.org_id);
+	csf__db_bind_text(st, 2, status);
+	csf__db_bind_text(st, 3, pattern);
+	csf__db_bind_text(st, 4, tagkey);
+	csf__db_bind_text(st, 5, tagval);
+	csf__db_bind_text(st, 6, cname);
+	csf__db_bind_text(st, 7, cid);
+	csf__db_bind_i64(st, 8, limit + 1); /* one more tells whether there is a next page */
+	csf__json_init(&j, &body);
+	csf__json_begin_object(&j);
+	csf__json_key(&j, "items");
+	csf__json_begin_array(&j);
+	while ((rc = csf__db_step(st)) == 1) {
+		if (n == limit)
+			break;
+		agent_json(&j, st);
+		snprintf(last_name, sizeof(last_name), "%s", csf__db_col_text(st, 1));
+		snprintf(last_id, sizeof(last_id), "%s", csf__db_col_text(st, 0));
+		n++;
+	}
+	csf__db_reset(st);
+	csf__json_end_array(&j);
+	csf__json_key(&j, "next_cursor");
+	if (rc == 1 && cursor_encode(next, sizeof(next), last_name, last_id) == 0)
+		csf__json_string(&j, next);
+	else
+		csf__json_null(&j);
+	csf__json_end_object(&j);
+	if (rc < 0) {
+		csf__buf_free(&body);
+		csf__rest_fail(x, rc);
+		return;
+	}
+	if (csf__json_finish(&j) != 0)
+		csf__rest_fail(x, csf_error_last()->code);
+	else
+		csf__rest_json(x, 200, &body);
+}
+
+/* The agent's row into `st` (stepped), or answers 404 itself. */
+static int find(csf_server *s, csf__http_exchange *x, const char *org, const char *id, csf__stmt **st)
+{
+	static const char *const q =
+		"SELECT " COLUMNS " FROM agents WHERE organization_id = $1 AND id = $2 AND revoked_at IS NULL";
+	int rc = csf__db_stmt(s->db, st, q);
+
+	if (!rc) {
+		csf__db_bind_text(*st, 1, org);
+		csf__db_bind_text(*st, 2, id);
+		rc = csf__db_step(*st);
+	}
+	if (rc < 0)
+		return csf__rest_fail(x, rc), -1;
+	if (rc == 0)
+		return csf__http_respond_error(x, 404, "not_found", "no such agent"), -1;
+	return 0;
+}
+
+static void get(csf__http_exchange *x, const csf__http_request *req, const csf__http_params *p, void *payload)
+{
+	csf_server *s = payload;
+	csf__principal who;
+	csf__buf body = CSF__BUF_INIT(1u << 20);
+	csf__json j;
+	csf__stmt *st;
+
+	if (csf__rest_auth(s, x, req, CSF__VIEWER, &who) || find(s, x, who.org_id, csf__http_param(p, "id"), &st))
+		return;
+	csf__json_init(&j, &body);
+	agent_json(&j, st);
+	csf__db_reset(st);
+	if (csf__json_finish(&j) != 0)
+		csf__rest_fail(x, csf_error_last()->code);
+	else
+		csf__rest_json(x, 200, &body);
+}
+
+/* Tags: an object of string values, 64 at most, keys 1..64 and values 0..256 bytes. */
+static int tags_of(json_t *tags, csf__buf *out, char *why, size_t cap)
+{
+	const char *k;
+	json_t *v;
+	csf__json j;
+
+	if (!json_is_object(tags) || json_object_size(tags) > 64) {
+		snprintf(why, cap, "tags must be an object of at most 64 string values");
+		return -1;
+	}
+	csf__json_init(&j, out);
+	csf__json_begin_object(&j);
+	json_object_foreach(tags, k, v) {
+		if (!json_is_string(v) || !k[0] || strlen(k) > 64 || json_string_length(v) > 256) {
+			snprintf(why, cap, "tag '%.64s': keys are 1 to 64 characters and values strings of at most 256", k);
+			return -1;
+		}
+		csf__json_key(&j, k);
+		csf__json_string(&j, json_string_value(v));
+	}
+	csf__json_end_object(&j);
+	return csf__json_finish(&j) ? -1 : 0;
+}
+
+static void patch(csf__http_exchange *x, const csf__http_request *req, const csf__http_params *p, void *payload)
+{
+	static const char *const allowed[] = { "name", "tags", NULL };
+	static const char *const q =
+		"UPDATE agents SET name = COALESCE($3, name), tags = COALESCE($4, tags), updated_at = $5 "
+		"WHERE organization_id = $1 AND id = $2 AND revoked_at IS NULL";
+	csf_server *s = payload;
+	const char *id = csf__http_param(p, "id");
+	csf__principal who;
+	csf__buf tags = CSF__BUF_INIT(1u << 16);
+	const char *name = NULL;
+	char why[200];
+	json_t *in, *jn, *jt;
+	csf__stmt *st;
+	int rc;
+
+	if (csf__rest_auth(s, x, req, CSF__OPERATOR, &who) || !(in = csf__rest_body(x, req, allowed)))
+		return;
+	jn = json_object_get(in, "name");
+	jt = json_object_get(in, "tags");
+	if (jn && (!json_is_string(jn) || !json_string_length(jn) || json_string_length(jn) > 128)) {
+		json_decref(in);
+		csf__http_respond_error(x, 400, "invalid_argument", "name must be a string of 1 to 128 characters");
+		return;
+	}
+	if (jt && tags_of(jt, &tags, why, sizeof(why)) != 0) {
+		json_decref(in);
+		csf__buf_free(&tags);
+		csf__http_respond_error(x, 400, "invalid_argument", why);
+		return;
+	}
+	name = jn ? json_string_value(jn) : NULL;
+	rc = csf__db_stmt(s->db, &st, q);
+	if (!rc) {
+		csf__db_bind_text(st, 1, who.org_id);
+		csf__db_bind_text(st, 2, id);
+		csf__db_bind_text(st, 3, name);
+		csf__db_bind_text(st, 4, jt ? tags.ptr : NULL);
+		csf__db_bind_i64(st, 5, csf__now_ms());
+		rc = csf__db_run(st);
+	}
+	if (!rc && csf__db_changes(st) == 0)
+		rc = csf__error_set(CSF_ENOTFOUND, "no such agent");
+	if (!rc)
+		rc = csf__server_audit(s->db, who.org_id, who.name, "agent.update", id, NULL);
+	json_decref(in);
+	csf__buf_free(&tags);
+	if (rc) {
+		csf__rest_fail(x, rc);
+		return;
+	}
+	if (!find(s, x, who.org_id, id, &st)) {
+		csf__buf body = CSF__BUF_INIT(1u << 20);
+		csf__json j;
+
+		csf__json_init(&j, &body);
+		agent_json(&j, st);
+		csf__db_reset(st);
+		if (csf__json_finish(&j) != 0)
+			csf__rest_fail(x, csf_error_last()->code);
+		else
+			csf__rest_json(x, 200, &body);
+	}
+}
+
+static void del(csf__http_exchange *x, const csf__http_request *req, const csf__http_params *p, void *payload)
+{
+	static const char *const q_agent =
+		"UPDATE agents SET revoked_at = $3, status = 'offline', updated_at = $3 "
+		"WHERE organization_id = $1 AND id = $2 AND revoked_at IS NULL";
+	static const char *const q_certs =
+		"UPDATE agent_certificates SET revoked_at = $2 WHERE agent_id = $1 AND revoked_at IS NULL";
+	csf_server *s = payload;
+	const char *id = csf__http_param(p, "id");
+	int64_t now = csf__now_ms();
+	csf__principal who;
+	csf__stmt *st;
+	int rc;
+
+	if (csf__rest_auth(s, x, req, CSF__ADMIN, &who))
+		return;
+	rc = csf__db_begin(s->db);
+	if (!rc && !(rc = csf__db_stmt(s->db, &st, q_agent))) {
+		csf__db_bind_text(st, 1, who.org_id);
+		csf__db_bind_text(st, 2, id);
+		csf__db_bind_i64(st, 3, now);
+		rc = csf__db_run(st);
+		if (!rc && csf__db_changes(st) == 0)
+			rc = csf__error_set(CSF_ENOTFOUND, "no such agent");
+	}
+	if (!rc && !(rc = csf__db_stmt(s->db, &st, q_certs))) {
+		csf__db_bind_text(st, 1, id);
+		csf__db_bind_i64(st, 2, now);
+		rc = csf__db_run(st);
+	}
+	if (!rc)
+		rc = csf__server_audit(s->db, who.org_id, who.name, "agent.revoke", id, NULL);
+	if (!rc)
+		rc = csf__db_commit(s->db);
+	if (rc) {
+		csf__db_abort(s->db);
+		csf__rest_fail(x, rc);
+		return;
+	}
+	/* committed: the live stream goes at once */
+	csf__session_revoke(s, id);
+	csf__feed_agent_status(s, who.org_id, id, "revoked");
+	csf__http_respond(x, 204, NULL, NULL, 0);
+}
+
+static void summary(csf__http_exchange *x, const csf__http_request *req, const csf__http_params *p, void *payload)
+{
+	static const char *const q_counts =
+		"SELECT status, count(*) FROM agents WHERE organization_id = $1 AND revoked_at IS NULL GROUP BY status";
+	/* the latest sample of each agent in the last 10 minutes */
+	static const char *const q_latest =
+		"SELECT a.id, a.name, a.status, m.cpu_usage_percent, m.memory_total_bytes, m.memory_used_bytes, "
+		"m.disk_total_bytes, m.disk_used_bytes FROM agents a LEFT JOIN agent_metrics m ON m.agent_id = a.id "
+		"AND m.\"timestamp\" = (SELECT max(\"timestamp\") FROM agent_metrics WHERE agent_id = a.id AND "
+		"\"timestamp\" > $2) WHERE a.organization_id = $1 AND a.revoked_at IS NULL ORDER BY a.name, a.id";
+	csf_server *s = payload;
+	csf__principal who;
+	int64_t online = 0, offline = 0, error = 0, with_metrics = 0, attention = 0;
+	double cpu_sum = 0, mem_sum = 0;
+	csf__buf body = CSF__BUF_INIT(16u << 20), list = CSF__BUF_INIT(16u << 20);
+	csf__json j, l;
+	csf__stmt *st;
+	int rc;
+
+	(void)p;
+	if (csf__rest_auth(s, x, req, CSF__VIEWER, &who))
+		return;
+	rc = csf__db_stmt(s->db, &st, q_counts);
+	if (!rc) {
+		csf__db_bind_text(st, 1, who.org_id);
+		while ((rc = csf__db_step(st)) == 1) {
+			const char *status = csf__db_col_text(st, 0);
+			int64_t n = csf__db_col_i64(st, 1);
+
+			if (strcmp(status, "online") == 0)
+				online = n;
+			else if (strcmp(status, "error") == 0)
+				error = n;
+			else
+				offline = n;
+		}
+	}
+	if (rc < 0 || (rc = csf__db_stmt(s->db, &st, q_latest)) != 0) {
+		csf__rest_fail(x, rc);
+		return;
+	}
+	csf__db_bind_text(st, 1, who.org_id);
+	csf__db_bind_i64(st, 2, csf__now_ms() - 600000);
+	csf__json_init(&l, &list);
+	csf__json_begin_array(&l);
+	while ((rc = csf__db_step(st)) == 1) {
+		const char *status = csf__db_col_text(st, 2);
+		double cpu = csf__db_col_double(st, 3);
+		int64_t mt = csf__db_col_i64(st, 4), mu = csf__db_col_i64(st, 5);
+		int64_t dt = csf__db_col_i64(st, 6), du = csf__db_col_i64(st, 7);
+		double mem_pct = mt ? 100.0 * (double)mu / (double)mt : 0, disk_pct = dt ? 100.0 * (double)du / (double)dt : 0;
+		const char *reason = NULL;
+
+		if (!csf__db_col_null(st, 3) && strcmp(status, "online") == 0) {
+			with_metrics++;
+			cpu_sum += cpu;
+			mem_sum += mem_pct;
+		}
+		if (strcmp(status, "online") != 0)
+			reason = "offline";
+		else if (cpu >= 90)
+			reason = "cpu";
+		else if (disk_pct >= 90)
+			reason = "disk";
+		else if (mem_pct >= 90)
+			reason = "memory";
+		if (reason && attention < 50) {
+			attention++;
+			csf__json_begin_object(&l);
+			csf__json_key(&l, "id"); csf__json_string(&l, csf__db_col_text(st, 0));
+			csf__json_key(&l, "name"); csf__json_string(&l, csf__db_col_text(st, 1));
+			csf__json_key(&l, "status"); csf__json_string(&l, status);
+			csf__json_key(&l, "reason"); csf__json_string(&l, reason);
+			csf__json_key(&l, "cpu_percent"); csf__json_double(&l, cpu);
+			csf__json_key(&l, "memory_percent"); csf__json_double(&l, mem_pct);
+			csf__json_key(&l, "disk_percent"); csf__json_double(&l, disk_pct);
+			csf__json_end_object(&l);
+		}
+	}
+	csf__json_end_array(&l);
+	if (rc < 0 || csf__json_finish(&l) != 0) {
+		csf__buf_free(&list);
+		csf__rest_fail(x, rc < 0 ? rc : CSF_ENOMEM);
+		return;
+	}
+	csf__json_init(&j, &body);
+	csf__json_begin_object(&j);
+	csf__json_key(&j, "agents");
+	csf__json_begin_object(&j);
+	csf__json_key(&j, "total"); csf__json_i64(&j, online + offline + error);
+	csf__json_key(&j, "online"); csf__json_i64(&j, online);
+	csf__json_key(&j, "offline"); csf__json_i64(&j, offline);
+	csf__json_key(&j, "error"); csf__json_i64(&j, error);
+	csf__json_end_object(&j);
+	csf__json_key(&j, "cpu_percent_avg");
+	if (with_metrics) csf__json_double(&j, cpu_sum / (double)with_metrics); else csf__json_null(&j);
+	csf__json_key(&j, "memory_percent_avg");
+	if (with_metrics) csf__json_double(&j, mem_sum / (double)with_metrics); else csf__json_null(&j);
+	csf__json_key(&j, "attention");
+	csf__json_raw(&j, list.ptr);
+	csf__json_end_object(&j);
+	csf__buf_free(&list);
+	if (csf__json_finish(&j) != 0)
+		csf__rest_fail(x, csf_error_last()->code);
+	else
+		csf__rest_json(x, 200, &body);
+}
+
+int csf__rest_agent_routes(csf_server *s)
+{
+	int rc = csf__net_server_add_route(s->http, "GET", "/api/v1/agents", list, s);
+
+	if (!rc)
+		rc = csf__net_server_add_route(s->http, "GET", "/api/v1/agents/{id}", get, s);
+	if (!rc)
+		rc = csf__net_server_add_route(s->http, "PATCH", "/api/v1/agents/{id}", patch, s);
+	if (!rc)
+		rc = csf__net_server_add_route(s->http, "DELETE", "/api/v1/agents/{id}", del, s);
+	if (!rc)
+		rc = csf__net_server_add_route(s->http, "GET", "/api/v1/fleet/summary", summary, s);
+	if (!rc)
+		rc = csf__rest_agent_metrics_routes(s);
+	return rc;
+}
