@@ -1,10 +1,39 @@
 #!/usr/bin/env bash
-# The main job: set up, build csf, and run it on this host.
-# For now that is `csf-agent collect`: one snapshot of this host's metrics.
+# The main job: set up, build, and run csf-server on embedded SQLite, printing
+# its URL and the admin login. Settings come from the environment as usual
+# (CSF_DATA_DIR, CSF_HTTP_LISTEN, CSF_AGENT_LISTEN, ...; see docs/csf-server.md);
+# extra arguments go to `csf-server serve`. Ctrl-C stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh build
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCSF_WERROR=ON >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
-exec build/bin/csf-agent collect "$@"
+
+export CSF_DATA_DIR=${CSF_DATA_DIR:-$PWD/csf-data}
+export CSF_HTTP_LISTEN=${CSF_HTTP_LISTEN:-127.0.0.1:8080}
+export CSF_AGENT_LISTEN=${CSF_AGENT_LISTEN:-0.0.0.0:7443}
+
+log=$(mktemp)
+build/bin/csf-server serve "$@" 2> >(tee "$log" >&2) &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -f "$log"' EXIT INT TERM
+
+for _ in $(seq 1 100); do
+  grep -q "serving: http on port" "$log" 2>/dev/null && break
+  kill -0 "$server" 2>/dev/null || { echo "run: csf-server did not start" >&2; exit 1; }
+  sleep 0.1
+done
+port=$(sed -n 's/.*serving: http on port \([0-9]*\),.*/\1/p' "$log" | head -n1)
+[ -n "$port" ] || { echo "run: csf-server did not start in time" >&2; exit 1; }
+
+echo
+echo "csf-server is running: http://127.0.0.1:${port}/  (REST API under /api/v1, health at /healthz)"
+if [ -f "$CSF_DATA_DIR/initial-admin-password" ]; then
+  echo "admin login: admin / $(cat "$CSF_DATA_DIR/initial-admin-password")"
+else
+  echo "admin login: admin / the password set on first start (CSF_ADMIN_PASSWORD)"
+fi
+echo "enroll an agent: build/bin/csf-server token create   (prints the token)"
+echo
+wait "$server"

@@ -163,8 +163,8 @@ static int cert_to_der(X509 *x, uint8_t **out, size_t *len)
 
 static int cert_to_pem(X509 *x, csf__buf *out)
 {
-	uint8_t *der;
-	size_t len;
+	uint8_t *der = NULL;
+	size_t len = 0;
 	int rc = cert_to_der(x, &der, &len);
 
 	if (rc)
@@ -452,10 +452,10 @@ int csf__ca_load_or_create(csf__ca *ca, const char *dir)
 		rc = path_join(key_path, dir, "ca.key");
 	if (rc)
 		return rc;
+	/* without the lock, one file alone may be a CA being written right
+	 * now: only both mean done; anything else is looked at again under it */
 	have = ca_files(pem_path, key_path);
-	if (have < 0)
-		return have;
-	rc = have ? ca_load(ca, pem_path, key_path) : ca_create_locked(ca, dir, pem_path, key_path);
+	rc = have == 1 ? ca_load(ca, pem_path, key_path) : ca_create_locked(ca, dir, pem_path, key_path);
 	if (rc)
 		csf__ca_free(ca);
 	return rc;

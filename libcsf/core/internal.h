@@ -117,6 +117,9 @@ int csf__json_finish(csf__json *j);
 /* Time: wall clock, and a monotonic clock for deadlines and durations. */
 int64_t csf__time_unix_ms(void);
 uint64_t csf__time_mono_ms(void);
+/* Days since 1970-01-01 <-> a proleptic Gregorian date (any time zone: UTC). */
+void csf__civil_from_days(int64_t days, int *y, unsigned *m, unsigned *d);
+int64_t csf__days_from_civil(int64_t y, unsigned m, unsigned d);
 
 /* Hex: `n` bytes as 2n lowercase digits and a NUL; a digit's value (either
  * case), or -1. */

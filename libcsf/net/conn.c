@@ -195,11 +195,15 @@ static void produce(csf__conn *c)
 void csf__conn_close(csf__conn *c, const char *why)
 {
 	struct timeval now = { 0, 0 };
+	size_t n;
 
 	if (c->dead)
 		return;
 	c->dead = 1;
-	snprintf(c->why, sizeof(c->why), "%s", why ? why : "connection closed");
+	why = why ? why : "connection closed";
+	n = strnlen(why, sizeof(c->why) - 1); /* a long reason is cut */
+	memcpy(c->why, why, n);
+	c->why[n] = '\0';
 	csf__log(CSF_LOG_DEBUG, "net", "%s: closing: %s", c->addr, c->why);
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	/* the timer doubles as the reaper: it runs the teardown from the loop */

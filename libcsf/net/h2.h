@@ -27,6 +27,8 @@ struct csf__h2 {
 };
 
 /* Make h->session with our allocator and options (server or client). */
+/* nghttp2's allocator (h2_mem.c). */
+extern nghttp2_mem csf__h2_mem;
 int csf__h2_session_new(csf__h2 *h, nghttp2_session_callbacks *cb, int server);
 
 

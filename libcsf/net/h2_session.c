@@ -1,34 +1,8 @@
-/* nghttp2 sessions: allocation through libcsf, and pumping bytes between a
- * session and its connection with the output bounded. */
+/* nghttp2 sessions: pumping bytes between a session and its connection with
+ * the output bounded (allocation: h2_mem.c). */
 #include <string.h>
 
 #include "net/h2.h"
-
-static void *h2_malloc(size_t size, void *ud)
-{
-	(void)ud;
-	return csf__malloc(size);
-}
-
-static void h2_free(void *ptr, void *ud)
-{
-	(void)ud;
-	csf__free(ptr);
-}
-
-static void *h2_calloc(size_t n, size_t size, void *ud)
-{
-	(void)ud;
-	return csf__calloc(n, size);
-}
-
-static void *h2_realloc(void *ptr, size_t size, void *ud)
-{
-	(void)ud;
-	return csf__realloc(ptr, size);
-}
-
-static nghttp2_mem h2_mem = { NULL, h2_malloc, h2_free, h2_calloc, h2_realloc };
 
 int csf__h2_session_new(csf__h2 *h, nghttp2_session_callbacks *cb, int server)
 {
@@ -42,8 +16,8 @@ int csf__h2_session_new(csf__h2 *h, nghttp2_session_callbacks *cb, int server)
 	/* no dynamic table for what we send: a few bytes more per header
 	 * block, 4 KiB less per idle connection */
 	nghttp2_option_set_max_deflate_dynamic_table_size(opt, 0);
-	rc = server ? nghttp2_session_server_new3(&h->session, cb, h, opt, &h2_mem)
-		    : nghttp2_session_client_new3(&h->session, cb, h, opt, &h2_mem);
+	rc = server ? nghttp2_session_server_new3(&h->session, cb, h, opt, &csf__h2_mem)
+		    : nghttp2_session_client_new3(&h->session, cb, h, opt, &csf__h2_mem);
 	nghttp2_option_del(opt);
 	return rc == 0 ? 0 : csf__error_set(CSF_ENOMEM, "h2: cannot create a session: %s", nghttp2_strerror(rc));
 }

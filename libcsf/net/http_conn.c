@@ -175,6 +175,8 @@ static int serve_route(csf__http_conn *h, const csf__http_request *req)
 		return respond_error(h, 405, "method_not_allowed", "this method is not allowed here", req->keep_alive,
 				     extra);
 	}
+	if (rc && csf__static_serve(h->conn->srv, &x, req))
+		return 0;
 	if (rc) {
 		snprintf(msg, sizeof(msg), "no such endpoint: %.200s", req->path);
 		return respond_error(h, 404, "not_found", msg, req->keep_alive, NULL);

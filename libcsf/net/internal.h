@@ -132,6 +132,12 @@ void csf__route_entry_call(void *entry, csf__http_exchange *x, const struct csf_
 			   const struct csf__http_params *params);
 int csf__http_exchange_tls(const csf__http_exchange *x);
 
+/* Serve the files under `root` (NULL: none) for GET and HEAD requests no
+ * route takes; `spa`: client-side routes get /index.html (static.c). */
+int csf__net_server_set_static(csf_net_server *s, const char *root, int spa);
+/* 1 if it answered the request from the files, 0 if there is no such file. */
+int csf__static_serve(const csf_net_server *s, csf__http_exchange *x, const struct csf__http_request *req);
+
 typedef struct csf__conn csf__conn;
 typedef struct csf__listener csf__listener;
 typedef struct csf__ip_count csf__ip_count;
@@ -148,6 +154,8 @@ struct csf_net_server {
 	struct csf__router *routes;   /* REST routes (http_conn.c) */
 	struct csf__route_entry **route_entries;
 	size_t route_entries_n, route_entries_cap;
+	char *static_root;            /* static files (static.c), or NULL */
+	int static_spa;
 	csf__conn *conns;             /* doubly linked */
 	size_t conns_n;
 	csf__ip_count *ips;           /* open-addressing table of connections per address */

@@ -532,6 +532,7 @@ void csf_net_server_free(csf_net_server *s)
 	}
 	csf__free(s->route_entries);
 	csf__router_free(s->routes);
+	csf__free(s->static_root);
 	csf__free(s->ips);
 	if (s->drain_timer)
 		event_free(s->drain_timer);

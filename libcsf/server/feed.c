@@ -128,31 +128,73 @@ static void hello(client *c)
 	csf__buf_free(&b);
 }
 
+int csf__feed_parse(const unsigned char *data, size_t len, csf__feed_msg *m)
+{
+	json_error_t err;
+	const char *type;
+
+	memset(m, 0, sizeof(*m));
+	m->root = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &err);
+	type = json_string_value(json_object_get(m->root, "type"));
+	if (!type)
+		return m->kind = CSF__FEED_INVALID;
+	if (strcmp(type, "auth") == 0) {
+		m->token = json_string_value(json_object_get(m->root, "token"));
+		m->kind = m->token ? CSF__FEED_AUTH : CSF__FEED_INVALID;
+	} else if (strcmp(type, "subscribe") == 0 || strcmp(type, "unsubscribe") == 0) {
+		m->topics = json_object_get(m->root, "topics");
+		m->kind = !json_is_array(m->topics) ? CSF__FEED_INVALID
+			  : type[0] == 's' ? CSF__FEED_SUBSCRIBE : CSF__FEED_UNSUBSCRIBE;
+	} else {
+		m->kind = strcmp(type, "ping") == 0 ? CSF__FEED_PING : CSF__FEED_UNKNOWN;
+	}
+	return m->kind;
+}
+
+void csf__feed_msg_free(csf__feed_msg *m)
+{
+	json_decref(m->root);
+	m->root = NULL;
+}
+
+int csf__feed_topic(const char *name, char agent_id[CSF__ID_LEN])
+{
+	agent_id[0] = '\0';
+	if (strcmp(name, "agents") == 0)
+		return CSF__TOPIC_AGENTS;
+	if (strcmp(name, "metrics") == 0)
+		return CSF__TOPIC_METRICS;
+	if (strncmp(name, "metrics:", 8) == 0 && name[8] && strlen(name + 8) < CSF__ID_LEN) {
+		snprintf(agent_id, CSF__ID_LEN, "%s", name + 8);
+		return CSF__TOPIC_AGENT_METRICS;
+	}
+	return -1;
+}
+
 static void topics(client *c, json_t *list, int on)
 {
-	size_t i;
+	char id[CSF__ID_LEN];
+	size_t i, k;
 	json_t *t;
 
 	json_array_foreach(list, i, t) {
-		const char *name = json_string_value(t);
-
-		if (!name)
-			continue;
-		if (strcmp(name, "agents") == 0) {
+		switch (json_is_string(t) ? csf__feed_topic(json_string_value(t), id) : -1) {
+		case CSF__TOPIC_AGENTS:
 			c->agents = on;
-		} else if (strcmp(name, "metrics") == 0) {
+			break;
+		case CSF__TOPIC_METRICS:
 			c->metrics_all = on;
-		} else if (strncmp(name, "metrics:", 8) == 0 && strlen(name + 8) < CSF__ID_LEN) {
-			size_t k;
-
-			for (k = 0; k < c->n_agent_topics && strcmp(c->agent_topics[k], name + 8) != 0; k++)
+			break;
+		case CSF__TOPIC_AGENT_METRICS:
+			for (k = 0; k < c->n_agent_topics && strcmp(c->agent_topics[k], id) != 0; k++)
 				;
 			if (on && k == c->n_agent_topics && k < MAX_AGENT_TOPICS)
-				snprintf(c->agent_topics[c->n_agent_topics++], CSF__ID_LEN, "%s", name + 8);
+				memcpy(c->agent_topics[c->n_agent_topics++], id, CSF__ID_LEN);
 			else if (!on && k < c->n_agent_topics)
 				memmove(c->agent_topics[k], c->agent_topics[k + 1],
 					(--c->n_agent_topics - k) * sizeof(c->agent_topics[0]));
-		} else {
+			break;
+		default:
 			send_error(c, "unknown topic (agents, metrics, metrics:<agent id>)");
 		}
 	}
@@ -160,39 +202,44 @@ static void topics(client *c, json_t *list, int on)
 
 static int feed_message(csf_net_call *call, const unsigned char *data, size_t len, void *payload)
 {
+	static const char pong[] = "{\"type\":\"pong\"}";
 	csf_server *s = payload;
 	client *c = csf_net_call_user_data(call);
-	json_error_t err;
-	json_t *m = json_loadb((const char *)data, len, 0, &err);
-	const char *type = json_string_value(json_object_get(m, "type"));
+	const char *why = "the first message must be {\"type\":\"auth\",\"token\":\"...\"}";
+	csf__feed_msg m;
 
-	if (!m || !type) {
-		send_error(c, "messages are JSON objects with a \"type\"");
-	} else if (!c->authed) {
-		const char *tok = json_string_value(json_object_get(m, "token"));
-		const char *why = "the first message must be {\"type\":\"auth\",\"token\":\"...\"}";
-
-		if (strcmp(type, "auth") == 0 && tok && csf__auth_token(s, tok, &c->who, &why) == 0) {
+	switch (csf__feed_parse(data, len, &m)) {
+	case CSF__FEED_AUTH:
+		if (!c->authed && csf__auth_token(s, m.token, &c->who, &why) == 0) {
 			c->authed = 1;
 			hello(c);
-		} else {
-			csf_net_call_finish(call, CSF_NET_UNAUTHENTICATED, why);
+			break;
 		}
-	} else if (strcmp(type, "subscribe") == 0 || strcmp(type, "unsubscribe") == 0) {
-		json_t *list = json_object_get(m, "topics");
-
-		if (json_is_array(list))
-			topics(c, list, type[0] == 's');
+		/* fall through */
+	default:
+		if (!c->authed)
+			csf_net_call_finish(call, CSF_NET_UNAUTHENTICATED, why);
+		else if (m.kind == CSF__FEED_INVALID)
+			send_error(c, "messages are JSON objects with a \"type\"; subscribe and unsubscribe "
+				      "take \"topics\": [...]");
 		else
-			send_error(c, "subscribe and unsubscribe take \"topics\": [...]");
-	} else if (strcmp(type, "ping") == 0) {
-		static const char pong[] = "{\"type\":\"pong\"}";
-
-		csf_net_call_send(call, pong, sizeof(pong) - 1);
-	} else {
-		send_error(c, "unknown message type");
+			send_error(c, "unknown message type");
+		break;
+	case CSF__FEED_SUBSCRIBE:
+	case CSF__FEED_UNSUBSCRIBE:
+		if (!c->authed)
+			csf_net_call_finish(call, CSF_NET_UNAUTHENTICATED, why);
+		else
+			topics(c, m.topics, m.kind == CSF__FEED_SUBSCRIBE);
+		break;
+	case CSF__FEED_PING:
+		if (!c->authed)
+			csf_net_call_finish(call, CSF_NET_UNAUTHENTICATED, why);
+		else
+			csf_net_call_send(call, pong, sizeof(pong) - 1);
+		break;
 	}
-	json_decref(m);
+	csf__feed_msg_free(&m);
 	return 0;
 }
 

@@ -39,6 +39,73 @@ typedef struct completion {
 	uint64_t seq;
 } completion;
 
+/*
+ * Rows go out several to a statement: a statement per row costs a round
+ * trip to PostgreSQL and a statement execution per row on both backends.
+ * Each multi-row statement exists in the sizes of chunk_rows; n rows are
+ * written in the biggest chunks that fit. The statement cache keys on the
+ * SQL text, so each size is one prepared statement per connection. 64 rows
+ * of 13 columns stay under SQLite's oldest parameter limit (999).
+ */
+static const size_t chunk_rows[] = { 64, 8, 1 };
+#define CHUNKS CSF__ARRAY_SIZE(chunk_rows)
+
+/* A statement that writes several rows: head, the rows' parameters, tail. */
+typedef struct multi_row {
+	const char *head;
+	const char *tail;
+	int columns;
+} multi_row;
+
+static const multi_row metrics_insert = {
+	"INSERT INTO agent_metrics (agent_id, organization_id, \"timestamp\", boot_id, seq, cpu_usage_percent, "
+	"memory_total_bytes, memory_used_bytes, disk_total_bytes, disk_used_bytes, network_rx_bytes, "
+	"network_tx_bytes, custom_metrics) VALUES ",
+	"", 13
+};
+static const multi_row marks_upsert = {
+	"INSERT INTO agent_streams (agent_id, boot_id, acked_seq, updated_at) VALUES ",
+	" ON CONFLICT (agent_id, boot_id) DO UPDATE SET acked_seq = excluded.acked_seq, updated_at = excluded.updated_at",
+	4
+};
+
+/* Its text for each chunk size; they live as long as the connection that
+ * caches their statements. */
+typedef struct multi_sql {
+	char *sql[CHUNKS];
+	int columns;
+} multi_sql;
+
+static int multi_sql_build(multi_sql *out, const multi_row *m)
+{
+	size_t k, r;
+	int c, param, rc = 0;
+
+	out->columns = m->columns;
+	for (k = 0; k < CHUNKS && !rc; k++) {
+		csf__buf b = CSF__BUF_INIT(1u << 16);
+
+		rc = csf__buf_puts(&b, m->head);
+		for (r = 0, param = 1; r < chunk_rows[k] && !rc; r++)
+			for (c = 0; c < m->columns && !rc; c++)
+				rc = csf__buf_printf(&b, "%s$%d%s", c ? "" : r ? ", (" : "(", param++,
+						     c + 1 < m->columns ? ", " : ")");
+		if (!rc)
+			rc = csf__buf_puts(&b, m->tail);
+		out->sql[k] = rc ? NULL : csf__buf_detach(&b, NULL);
+		csf__buf_free(&b);
+	}
+	return rc;
+}
+
+static void multi_sql_free(multi_sql *m)
+{
+	size_t k;
+
+	for (k = 0; k < CHUNKS; k++)
+		csf__free(m->sql[k]);
+}
+
 struct csf__ingest {
 	csf_server *srv;
 	csf__db *db;
@@ -53,7 +120,12 @@ struct csf__ingest {
 	struct event *ev;
 	completion *done;          /* under mu */
 	size_t done_n, done_cap;
+	csf__ingest_item *committed_items; /* under mu: for the loop to free */
 	marks committed;           /* writer thread only */
+	multi_sql metrics_sql, marks_sql;
+	/* writer thread: the batch's new metrics rows, and its streams' marks */
+	const csf__ingest_item *metrics[BATCH_MAX];
+	const mark *stream_marks[BATCH_MAX];
 };
 
 static uint32_t mark_hash(const char *a, const char *b)
@@ -134,13 +206,14 @@ int csf__ingest_push(csf__ingest *in, csf__ingest_item *it)
 {
 	it->next = NULL;
 	pthread_mutex_lock(&in->mu);
-	if (in->tail)
+	if (in->tail) {
 		in->tail->next = it;
-	else
+	} else {
 		in->head = it;
+		pthread_cond_signal(&in->cv); /* the writer waits only on an empty queue */
+	}
 	in->tail = it;
 	__atomic_add_fetch(&in->depth, 1, __ATOMIC_RELAXED);
-	pthread_cond_signal(&in->cv);
 	pthread_mutex_unlock(&in->mu);
 	return 0;
 }
@@ -150,11 +223,25 @@ size_t csf__ingest_depth(const csf__ingest *in)
 	return in ? __atomic_load_n(&in->depth, __ATOMIC_RELAXED) : 0;
 }
 
-/* Committed: send the acks (on the loop thread). */
+static void free_items(csf__ingest_item *it)
+{
+	csf__ingest_item *next;
+
+	for (; it; it = next) {
+		next = it->next;
+		csf__ingest_item_free(it);
+	}
+}
+
+/* Committed: send the acks, and free the items on the thread that allocated
+ * them (on the loop thread). A message is dozens of small allocations; freed
+ * by the writer they would land in the other thread's tcache and arena, and
+ * the loop's next allocations would pay for the imbalance (malloc_consolidate). */
 static void on_done(evutil_socket_t fd, short what, void *arg)
 {
 	csf__ingest *in = arg;
 	completion *done;
+	csf__ingest_item *items;
 	size_t n, i;
 	char buf[256];
 
@@ -166,13 +253,39 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 	n = in->done_n;
 	in->done = NULL;
 	in->done_n = in->done_cap = 0;
+	items = in->committed_items;
+	in->committed_items = NULL;
 	pthread_mutex_unlock(&in->mu);
 	for (i = 0; i < n; i++)
 		csf__session_acked(in->srv, done[i].agent_id, done[i].boot_id, done[i].seq);
 	csf__free(done);
+	free_items(items);
 }
 
 /* --------------------------------------------------------- the writer side */
+
+/* Bind row `i` of what is being written at parameters first, first + 1... */
+typedef int (*bind_row_fn)(csf__stmt *st, int first, size_t i, void *ctx);
+
+static int write_rows(csf__db *db, const multi_sql *m, size_t n, bind_row_fn bind, void *ctx)
+{
+	size_t done = 0, k, r;
+	int rc = 0;
+
+	while (done < n && !rc) {
+		csf__stmt *st;
+
+		for (k = 0; chunk_rows[k] > n - done; k++)
+			;
+		rc = csf__db_stmt(db, &st, m->sql[k]);
+		for (r = 0; r < chunk_rows[k] && !rc; r++)
+			rc = bind(st, (int)r * m->columns + 1, done + r, ctx);
+		if (!rc)
+			rc = csf__db_run(st);
+		done += chunk_rows[k];
+	}
+	return rc;
+}
 
 static int64_t metrics_ts(const Csf__V1__AgentMessage *m, int64_t received)
 {
@@ -181,52 +294,59 @@ static int64_t metrics_ts(const Csf__V1__AgentMessage *m, int64_t received)
 	return m->sent_at_ms > 0 ? m->sent_at_ms : received;
 }
 
-static int write_metrics(csf_server *s, csf__db *db, const csf__ingest_item *it)
+typedef struct metrics_rows {
+	const csf__ingest_item *const *items;
+	csf__buf custom; /* scratch for a row's JSON (binding copies it) */
+} metrics_rows;
+
+static int bind_metrics(csf__stmt *st, int p, size_t i, void *ctx)
 {
-	static const char *const q =
-		"INSERT INTO agent_metrics (agent_id, organization_id, \"timestamp\", boot_id, seq, cpu_usage_percent, "
-		"memory_total_bytes, memory_used_bytes, disk_total_bytes, disk_used_bytes, network_rx_bytes, "
-		"network_tx_bytes, custom_metrics) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+	metrics_rows *mr = ctx;
+	const csf__ingest_item *it = mr->items[i];
 	const Csf__V1__MetricsSnapshot *m = it->msg->metrics;
 	uint64_t disk_total = 0, disk_used = 0;
-	csf__buf custom = CSF__BUF_INIT(1u << 20);
+	int64_t ts = metrics_ts(it->msg, it->received_ms);
 	csf__json j;
-	csf__stmt *st;
-	size_t i;
+	size_t k;
 	int rc;
 
-	for (i = 0; i < m->n_filesystems; i++) {
-		disk_total += m->filesystems[i]->total_bytes;
-		disk_used += m->filesystems[i]->used_bytes;
+	for (k = 0; k < m->n_filesystems; k++) {
+		disk_total += m->filesystems[k]->total_bytes;
+		disk_used += m->filesystems[k]->used_bytes;
 	}
-	csf__json_init(&j, &custom);
+	csf__buf_clear(&mr->custom);
+	csf__json_init(&j, &mr->custom);
 	csf__json_begin_object(&j);
-	for (i = 0; i < m->n_custom; i++) {
-		csf__json_key(&j, m->custom[i]->key);
-		csf__json_real(&j, m->custom[i]->value);
+	for (k = 0; k < m->n_custom; k++) {
+		csf__json_key(&j, m->custom[k]->key);
+		csf__json_real(&j, m->custom[k]->value);
 	}
 	csf__json_end_object(&j);
 	rc = csf__json_finish(&j);
-	if (!rc)
-		rc = csf__db_stmt(db, &st, q);
-	if (!rc) {
-		csf__db_bind_text(st, 1, it->agent_id);
-		csf__db_bind_text(st, 2, it->org_id);
-		csf__db_bind_i64(st, 3, metrics_ts(it->msg, it->received_ms));
-		csf__rollup_touch(s, metrics_ts(it->msg, it->received_ms));
-		csf__db_bind_text(st, 4, it->boot_id);
-		csf__db_bind_i64(st, 5, (int64_t)it->seq);
-		csf__db_bind_double(st, 6, m->cpu && m->cpu->total ? m->cpu->total->usage : 0.0);
-		csf__db_bind_i64(st, 7, m->memory ? (int64_t)m->memory->total : 0);
-		csf__db_bind_i64(st, 8, m->memory ? (int64_t)m->memory->used : 0);
-		csf__db_bind_i64(st, 9, (int64_t)disk_total);
-		csf__db_bind_i64(st, 10, (int64_t)disk_used);
-		csf__db_bind_i64(st, 11, m->rx_total ? (int64_t)m->rx_total->bytes : 0);
-		csf__db_bind_i64(st, 12, m->tx_total ? (int64_t)m->tx_total->bytes : 0);
-		csf__db_bind_text(st, 13, custom.ptr);
-		rc = csf__db_run(st);
-	}
-	csf__buf_free(&custom);
+	if (rc)
+		return rc;
+	rc |= csf__db_bind_text(st, p, it->agent_id);
+	rc |= csf__db_bind_text(st, p + 1, it->org_id);
+	rc |= csf__db_bind_i64(st, p + 2, ts);
+	rc |= csf__db_bind_text(st, p + 3, it->boot_id);
+	rc |= csf__db_bind_i64(st, p + 4, (int64_t)it->seq);
+	rc |= csf__db_bind_double(st, p + 5, m->cpu && m->cpu->total ? m->cpu->total->usage : 0.0);
+	rc |= csf__db_bind_i64(st, p + 6, m->memory ? (int64_t)m->memory->total : 0);
+	rc |= csf__db_bind_i64(st, p + 7, m->memory ? (int64_t)m->memory->used : 0);
+	rc |= csf__db_bind_i64(st, p + 8, (int64_t)disk_total);
+	rc |= csf__db_bind_i64(st, p + 9, (int64_t)disk_used);
+	rc |= csf__db_bind_i64(st, p + 10, m->rx_total ? (int64_t)m->rx_total->bytes : 0);
+	rc |= csf__db_bind_i64(st, p + 11, m->tx_total ? (int64_t)m->tx_total->bytes : 0);
+	rc |= csf__db_bind_text(st, p + 12, mr->custom.ptr);
+	return rc ? csf_error_last()->code : 0;
+}
+
+static int write_metrics(csf__ingest *in, size_t n)
+{
+	metrics_rows mr = { in->metrics, CSF__BUF_INIT(1u << 20) };
+	int rc = write_rows(in->db, &in->metrics_sql, n, bind_metrics, &mr);
+
+	csf__buf_free(&mr.custom);
 	return rc;
 }
 
@@ -355,30 +475,33 @@ static int committed_of(csf__ingest *in, const char *agent, const char *boot, ui
 	return 0;
 }
 
-static int write_marks(csf__db *db, const marks *batch)
+typedef struct marks_rows {
+	const mark **v;
+	int64_t now;
+} marks_rows;
+
+static int bind_mark(csf__stmt *st, int p, size_t i, void *ctx)
 {
-	static const char *const q =
-		"INSERT INTO agent_streams (agent_id, boot_id, acked_seq, updated_at) VALUES ($1, $2, $3, $4) "
-		"ON CONFLICT (agent_id, boot_id) DO UPDATE SET acked_seq = excluded.acked_seq, updated_at = excluded.updated_at";
-	int64_t now = csf__now_ms();
-	size_t i;
+	const marks_rows *mr = ctx;
 	int rc = 0;
 
-	for (i = 0; i < batch->cap && !rc; i++) {
-		csf__stmt *st;
+	rc |= csf__db_bind_text(st, p, mr->v[i]->agent_id);
+	rc |= csf__db_bind_text(st, p + 1, mr->v[i]->boot_id);
+	rc |= csf__db_bind_i64(st, p + 2, (int64_t)mr->v[i]->seq);
+	rc |= csf__db_bind_i64(st, p + 3, mr->now);
+	return rc ? csf_error_last()->code : 0;
+}
 
-		if (!batch->v[i].used)
-			continue;
-		rc = csf__db_stmt(db, &st, q);
-		if (!rc) {
-			csf__db_bind_text(st, 1, batch->v[i].agent_id);
-			csf__db_bind_text(st, 2, batch->v[i].boot_id);
-			csf__db_bind_i64(st, 3, (int64_t)batch->v[i].seq);
-			csf__db_bind_i64(st, 4, now);
-			rc = csf__db_run(st);
-		}
-	}
-	return rc;
+/* The batch's marks: one row per stream. */
+static int write_marks(csf__ingest *in, const marks *batch)
+{
+	marks_rows mr = { in->stream_marks, csf__now_ms() };
+	size_t i, n = 0;
+
+	for (i = 0; i < batch->cap; i++)
+		if (batch->v[i].used)
+			in->stream_marks[n++] = &batch->v[i];
+	return write_rows(in->db, &in->marks_sql, n, bind_mark, &mr);
 }
 
 /*
@@ -390,6 +513,7 @@ static int write_batch(csf__ingest *in, csf__ingest_item *items, marks *batch_ma
 		       uint64_t *dups)
 {
 	csf__ingest_item *it;
+	size_t n_metrics = 0, i;
 	int rc = csf__db_begin(in->db);
 
 	for (it = items; it && !rc; it = it->next) {
@@ -410,7 +534,7 @@ static int write_batch(csf__ingest *in, csf__ingest_item *items, marks *batch_ma
 		} else {
 			switch (it->msg->body_case) {
 			case CSF__V1__AGENT_MESSAGE__BODY_METRICS:
-				rc = write_metrics(in->srv, in->db, it);
+				in->metrics[n_metrics++] = it; /* written together below */
 				break;
 			case CSF__V1__AGENT_MESSAGE__BODY_LOGS:
 				rc = write_logs(in->db, it);
@@ -427,20 +551,29 @@ static int write_batch(csf__ingest *in, csf__ingest_item *items, marks *batch_ma
 			rc = mark_set(batch_marks, it->agent_id, it->boot_id, done);
 	}
 	if (!rc)
-		rc = write_marks(in->db, batch_marks);
+		rc = write_metrics(in, n_metrics);
+	if (!rc)
+		rc = write_marks(in, batch_marks);
 	if (!rc)
 		rc = csf__db_commit(in->db);
-	if (rc)
+	if (rc) {
 		csf__db_abort(in->db);
-	return rc;
+		return rc;
+	}
+	/* after the commit: a rollup that ran before it would not see the rows */
+	for (i = 0; i < n_metrics; i++)
+		csf__rollup_touch(in->srv, metrics_ts(in->metrics[i]->msg, in->metrics[i]->received_ms));
+	return 0;
 }
 
-static void post_done(csf__ingest *in, const marks *batch_marks)
+static void post_done(csf__ingest *in, const marks *batch_marks, csf__ingest_item *items, csf__ingest_item *last)
 {
 	size_t i;
 	char one = 1;
 
 	pthread_mutex_lock(&in->mu);
+	last->next = in->committed_items;
+	in->committed_items = items;
 	for (i = 0; i < batch_marks->cap; i++) {
 		const mark *m = &batch_marks->v[i];
 		completion *c;
@@ -482,7 +615,7 @@ static void *writer(void *arg)
 	unsigned backoff = 100;
 
 	for (;;) {
-		csf__ingest_item *items, *last, *it;
+		csf__ingest_item *items, *last;
 		marks batch_marks = { NULL, 0, 0 };
 		uint64_t rows = 0, dups = 0, t0;
 		size_t n = 0, i;
@@ -533,13 +666,9 @@ static void *writer(void *arg)
 			if (batch_marks.v[i].used)
 				mark_set(&in->committed, batch_marks.v[i].agent_id, batch_marks.v[i].boot_id,
 					 batch_marks.v[i].seq);
-		post_done(in, &batch_marks);
+		post_done(in, &batch_marks, items, last);
 		csf__free(batch_marks.v);
 		__atomic_sub_fetch(&in->depth, n, __ATOMIC_RELAXED);
-		while ((it = items) != NULL) {
-			items = it->next;
-			csf__ingest_item_free(it);
-		}
 	}
 	return NULL;
 }
@@ -556,7 +685,11 @@ int csf__ingest_start(csf_server *s, csf__ingest **out)
 	in->wake[0] = in->wake[1] = -1;
 	pthread_mutex_init(&in->mu, NULL);
 	pthread_cond_init(&in->cv, NULL);
-	rc = csf__db_open(&in->db, s->db_url);
+	rc = multi_sql_build(&in->metrics_sql, &metrics_insert);
+	if (!rc)
+		rc = multi_sql_build(&in->marks_sql, &marks_upsert);
+	if (!rc)
+		rc = csf__db_open(&in->db, s->db_url);
 	if (!rc && pipe(in->wake) != 0)
 		rc = csf__error_set_errno(CSF_EIO, errno, "ingest: pipe");
 	if (!rc) {
@@ -579,8 +712,6 @@ int csf__ingest_start(csf_server *s, csf__ingest **out)
 
 void csf__ingest_stop(csf__ingest *in)
 {
-	csf__ingest_item *it;
-
 	if (!in)
 		return;
 	if (in->started) {
@@ -590,10 +721,8 @@ void csf__ingest_stop(csf__ingest *in)
 		pthread_mutex_unlock(&in->mu);
 		pthread_join(in->thread, NULL);
 	}
-	while ((it = in->head) != NULL) { /* left when the database was gone */
-		in->head = it->next;
-		csf__ingest_item_free(it);
-	}
+	free_items(in->head); /* left when the database was gone */
+	free_items(in->committed_items);
 	if (in->ev)
 		event_free(in->ev);
 	if (in->wake[0] >= 0)
@@ -603,6 +732,8 @@ void csf__ingest_stop(csf__ingest *in)
 	csf__free(in->done);
 	csf__free(in->committed.v);
 	csf__db_close(in->db);
+	multi_sql_free(&in->metrics_sql);
+	multi_sql_free(&in->marks_sql);
 	pthread_mutex_destroy(&in->mu);
 	pthread_cond_destroy(&in->cv);
 	csf__free(in);

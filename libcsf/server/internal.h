@@ -192,6 +192,21 @@ void csf__feed_agent_status(csf_server *s, const char *org_id, const char *agent
 void csf__feed_agent_metrics(csf_server *s, const char *org_id, const char *agent_id,
 			     const Csf__V1__MetricsSnapshot *m);
 size_t csf__feed_clients(const csf_server *s);
+
+/* What a browser sends on the feed, parsed (feed.c; fuzzed). */
+enum { CSF__FEED_INVALID, CSF__FEED_AUTH, CSF__FEED_SUBSCRIBE, CSF__FEED_UNSUBSCRIBE, CSF__FEED_PING,
+       CSF__FEED_UNKNOWN };
+typedef struct csf__feed_msg {
+	int kind;
+	const char *token;      /* AUTH */
+	struct json_t *topics;  /* (UN)SUBSCRIBE: an array */
+	struct json_t *root;    /* owns the above */
+} csf__feed_msg;
+int csf__feed_parse(const unsigned char *data, size_t len, csf__feed_msg *m);
+void csf__feed_msg_free(csf__feed_msg *m);
+/* A topic's kind, or -1; `agent_id` gets the id of "metrics:<id>". */
+enum { CSF__TOPIC_AGENTS, CSF__TOPIC_METRICS, CSF__TOPIC_AGENT_METRICS };
+int csf__feed_topic(const char *name, char agent_id[CSF__ID_LEN]);
 void csf__feed_free(csf_server *s);
 
 /* ----------------------------------------------------------- scheduler */
@@ -200,9 +215,18 @@ void csf__feed_free(csf_server *s);
 int csf__rollup_run(csf_server *s, int64_t now_ms);
 /* A sample at `ts` was written: the rollup covers it next time (any thread). */
 void csf__rollup_touch(csf_server *s, int64_t ts);
-/* Unix seconds or RFC 3339 into Unix milliseconds (rest_metrics.c). */
-int csf__parse_time_ms(const char *v, int64_t *out);
+/* At start: the first rollup covers what the last run of the server did not. */
+int csf__rollup_resume(csf_server *s);
 int csf__retention_run(csf_server *s, int64_t now_ms);
+
+/* params.c: what REST clients put in URLs; 0 or -1. Times: Unix seconds or
+ * RFC 3339 ("2026-12-04T20:00:00Z", fractions and offsets allowed) into
+ * milliseconds. Steps: "60", "60s", "5m", "1h", "1d" into milliseconds.
+ * Cursors: the hex of "name\x1fid" of a page's last row. */
+int csf__parse_time_ms(const char *v, int64_t *out);
+int csf__parse_step_ms(const char *v, int64_t *out);
+int csf__cursor_encode(char *out, size_t cap, const char *name, const char *id);
+int csf__cursor_decode(const char *hex, char *name, size_t ncap, char *id, size_t icap);
 
 /* Unix milliseconds, and the monotonic clock in milliseconds. */
 int64_t csf__now_ms(void);

@@ -86,7 +86,8 @@ static void token_create(csf__http_exchange *x, const csf__http_request *req, co
 	csf__json_key(&j, "id"); csf__json_string(&j, id);
 	csf__json_key(&j, "token"); csf__json_string(&j, token);
 	csf__json_key(&j, "expires_at"); csf__json_i64(&j, now + ttl * 1000);
-	csf__json_key(&j, "uses"); csf__json_i64(&j, uses);
+	csf__json_key(&j, "uses_left"); csf__json_i64(&j, uses);
+	csf__json_key(&j, "uses"); csf__json_i64(&j, 0);
 	csf__json_key(&j, "ca_sha256"); csf__json_string(&j, s->ca.sha256);
 	csf__json_end_object(&j);
 	csf__free(token);

@@ -40,50 +40,6 @@ static void agent_json(csf__json *j, csf__stmt *st)
 	csf__json_end_object(j);
 }
 
-/* A cursor is the hex of "name\x1fid" of the last row of the previous page. */
-static int cursor_encode(char *out, size_t cap, const char *name, const char *id)
-{
-	size_t o = 0;
-	const char *parts[2] = { name, id };
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		const unsigned char *p = (const unsigned char *)parts[i];
-
-		if (i && o + 3 < cap)
-			o += (size_t)snprintf(out + o, cap - o, "1f");
-		for (; *p && o + 3 < cap; p++)
-			o += (size_t)snprintf(out + o, cap - o, "%02x", *p);
-	}
-	out[o] = '\0';
-	return o + 3 < cap ? 0 : -1;
-}
-
-static int cursor_decode(const char *hex, char *name, size_t ncap, char *id, size_t icap)
-{
-	char buf[600], *sep;
-	size_t n = strlen(hex), i;
-
-	if (n % 2 || n / 2 >= sizeof(buf))
-		return -1;
-	for (i = 0; i < n / 2; i++) {
-		unsigned v;
-
-		if (!isxdigit((unsigned char)hex[2 * i]) || !isxdigit((unsigned char)hex[2 * i + 1]) ||
-		    sscanf(hex + 2 * i, "%2x", &v) != 1 || v == 0)
-			return -1;
-		buf[i] = (char)v;
-	}
-	buf[n / 2] = '\0';
-	sep = strchr(buf, '\x1f');
-	if (!sep || (size_t)(sep - buf) >= ncap || strlen(sep + 1) >= icap)
-		return -1;
-	*sep = '\0';
-	memcpy(name, buf, (size_t)(sep - buf) + 1);
-	memcpy(id, sep + 1, strlen(sep + 1) + 1);
-	return 0;
-}
-
 /* "%...%" for LIKE, with %, _ and \ escaped, lowercased. */
 static void like_pattern(char *out, size_t cap, const char *s)
 {
@@ -162,7 +118,7 @@ static void list(csf__http_exchange *x, const csf__http_request *req, const csf_
 	}
 	cname[0] = cid[0] = '\0';
 	if (csf__http_request_query(req, "cursor", cursor, sizeof(cursor)) && cursor[0] &&
-	    cursor_decode(cursor, cname, sizeof(cname), cid, sizeof(cid)) != 0) {
+	    csf__cursor_decode(cursor, cname, sizeof(cname), cid, sizeof(cid)) != 0) {
 		csf__http_respond_error(x, 400, "invalid_argument", "cursor is not one this server gave out");
 		return;
 	}
@@ -194,7 +150,7 @@ static void list(csf__http_exchange *x, const csf__http_request *req, const csf_
 	csf__db_reset(st);
 	csf__json_end_array(&j);
 	csf__json_key(&j, "next_cursor");
-	if (rc == 1 && cursor_encode(next, sizeof(next), last_name, last_id) == 0)
+	if (rc == 1 && csf__cursor_encode(next, sizeof(next), last_name, last_id) == 0)
 		csf__json_string(&j, next);
 	else
 		csf__json_null(&j);

@@ -130,7 +130,7 @@ static void logout(csf__http_exchange *x, const csf__http_request *req, const cs
 	static const char *const q = "DELETE FROM sessions WHERE token_sha256 = $1";
 	csf_server *s = payload;
 	csf__principal who;
-	const char *tok = csf__http_request_header(req, "authorization") + 7;
+	const char *tok;
 	char hash[65];
 	csf__stmt *st;
 	int rc;
@@ -142,6 +142,8 @@ static void logout(csf__http_exchange *x, const csf__http_request *req, const cs
 		csf__http_respond_error(x, 400, "invalid_argument", "API keys do not log out; revoke them instead");
 		return;
 	}
+	/* only now is there an "Authorization: Bearer " header to skip */
+	tok = csf__http_request_header(req, "authorization") + 7;
 	csf__sha256_hex(tok, strlen(tok), hash);
 	rc = csf__db_stmt(s->db, &st, q);
 	if (!rc) {

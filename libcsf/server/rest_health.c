@@ -29,8 +29,7 @@ static void readyz(csf__http_exchange *x, const csf__http_request *req, const cs
 		csf__http_respond(x, 200, h, ok, sizeof(ok) - 1);
 		return;
 	}
-	/* the next check tries to reconnect, so readiness comes back by itself */
-	csf__db_reconnect(s->db);
+	/* the connection reconnects by itself, so readiness comes back with the database */
 	csf__http_respond_error(x, 503, "unavailable", "the database is not reachable");
 }
 

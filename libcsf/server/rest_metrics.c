@@ -6,98 +6,12 @@
  * the last 15 minutes); step: seconds or a duration ("60s", "5m", "1h";
  * default: about 240 buckets).
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "server/internal.h"
 
 #define MAX_BUCKETS 5000
-
-/* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-/* Unix seconds, or RFC 3339 ("2026-12-04T20:00:00Z", fractions and offsets
- * allowed); into milliseconds. */
-int csf__parse_time_ms(const char *v, int64_t *out)
-{
-	int Y, M, D, h, mi, sec, n = 0, oh = 0, om = 0;
-	int64_t ms = 0;
-	const char *p;
-	char *end;
-
-	if (*v && strspn(v, "0123456789") == strlen(v) && strlen(v) <= 12) {
-		*out = strtoll(v, &end, 10) * 1000;
-		return 0;
-	}
-	if (sscanf(v, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &Y, &M, &D, &h, &mi, &sec, &n) != 6 || n != 19)
-		return -1;
-	if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || mi > 59 || sec > 60)
-		return -1;
-	p = v + 19;
-	if (*p == '.') {
-		int digits = 0;
-
-		for (p++; isdigit((unsigned char)*p); p++, digits++)
-			if (digits < 3)
-				ms = ms * 10 + (*p - '0');
-		if (!digits)
-			return -1;
-		for (; digits < 3; digits++)
-			ms *= 10;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		int sign = *p == '-' ? -1 : 1;
-
-		if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || n != 5 || oh > 23 || om > 59)
-			return -1;
-		oh *= sign;
-		om *= sign;
-		p += 6;
-	} else {
-		return -1;
-	}
-	if (*p)
-		return -1;
-	*out = ((days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + mi * 60 + sec) -
-		(oh * 3600 + om * 60)) * 1000 + ms;
-	return 0;
-}
-
-/* "60", "60s", "5m", "1h", "1d" into milliseconds. */
-static int parse_step_ms(const char *v, int64_t *out)
-{
-	char *end;
-	long long n = strtoll(v, &end, 10);
-	int64_t unit = 1000;
-
-	if (end == v || n <= 0)
-		return -1;
-	switch (*end) {
-	case '\0': case 's': break;
-	case 'm': unit = 60000; break;
-	case 'h': unit = 3600000; break;
-	case 'd': unit = 86400000; break;
-	default: return -1;
-	}
-	if (*end && end[1])
-		return -1;
-	*out = n * unit;
-	return 0;
-}
 
 typedef enum source { RAW, ROLLUP_1M, ROLLUP_1H } source;
 
@@ -160,7 +74,7 @@ static void metrics(csf__http_exchange *x, const csf__http_request *req, const c
 		csf__http_respond_error(x, 400, "invalid_argument", "from must be before to");
 		return;
 	}
-	if (csf__http_request_query(req, "step", v, sizeof(v)) && parse_step_ms(v, &step) != 0) {
+	if (csf__http_request_query(req, "step", v, sizeof(v)) && csf__parse_step_ms(v, &step) != 0) {
 		csf__http_respond_error(x, 400, "invalid_argument", "step must be seconds or a duration like 60s, 5m, 1h");
 		return;
 	}
@@ -173,11 +87,12 @@ static void metrics(csf__http_exchange *x, const csf__http_request *req, const c
 		return;
 	}
 	src = pick(s, from, to, step, now);
-	/* a rollup's buckets cannot be cut finer than the rollup */
-	if (src == ROLLUP_1M && step < 60000)
-		step = 60000;
-	if (src == ROLLUP_1H && step < 3600000)
-		step = 3600000;
+	/* a rollup's rows cannot be cut: its buckets hold whole minutes (hours) */
+	if (src != RAW) {
+		int64_t unit = src == ROLLUP_1M ? 60000 : 3600000;
+
+		step = (step + unit - 1) / unit * unit;
+	}
 	rc = csf__db_stmt(s->db, &st, q_agent);
 	if (!rc) {
 		csf__db_bind_text(st, 1, who.org_id);

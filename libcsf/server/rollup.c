@@ -69,12 +69,16 @@ int csf__rollup_run(csf_server *s, int64_t now)
 	int64_t dirty = __atomic_exchange_n(&s->rollup_dirty_from, INT64_MAX, __ATOMIC_RELAXED);
 	int64_t to = now / MINUTE * MINUTE; /* complete minutes only */
 	int64_t from = to - RECENT;
+	int64_t kept = now - (int64_t)s->o.retention_raw_days * DAY;
 	int rc;
 
 	if (dirty < from)
 		from = dirty / MINUTE * MINUTE;
-	if (from < now - (int64_t)s->o.retention_raw_days * DAY)
-		from = (now - (int64_t)s->o.retention_raw_days * DAY) / MINUTE * MINUTE;
+	/* not before the raw samples retention keeps, nor in the minute their
+	 * cutoff falls in: retention may have taken part of it, and its rollup
+	 * would lose those samples */
+	if (from < kept)
+		from = (kept + MINUTE - 1) / MINUTE * MINUTE;
 	rc = csf__db_begin(s->db);
 	if (!rc)
 		rc = run(s->db, q_1m, from, to);
@@ -88,6 +92,26 @@ int csf__rollup_run(csf_server *s, int64_t now)
 		if (dirty != INT64_MAX)
 			csf__rollup_touch(s, dirty); /* try that span again next time */
 	}
+	return rc;
+}
+
+int csf__rollup_resume(csf_server *s)
+{
+	static const char *const q =
+		"SELECT (SELECT max(bucket) FROM agent_metrics_1m), (SELECT min(\"timestamp\") FROM agent_metrics)";
+	csf__stmt *st;
+	int rc = csf__db_stmt(s->db, &st, q);
+
+	if (!rc && (rc = csf__db_step(st)) == 1) {
+		/* from the last minute rolled up before the stop (it may have
+		 * missed samples), or from the start if nothing was */
+		if (!csf__db_col_null(st, 0))
+			csf__rollup_touch(s, csf__db_col_i64(st, 0));
+		else if (!csf__db_col_null(st, 1))
+			csf__rollup_touch(s, csf__db_col_i64(st, 1));
+		rc = 0;
+	}
+	csf__db_reset(st);
 	return rc;
 }
 

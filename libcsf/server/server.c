@@ -93,6 +93,11 @@ static int take_options(csf_server *s, const csf_server_options *in)
 		o->retention_1m_days = 90;
 	if (!o->retention_1h_days)
 		o->retention_1h_days = 730;
+	/* each rollup is made from the finer one: that one must still be there */
+	if (o->retention_1m_days < o->retention_raw_days || o->retention_1h_days < o->retention_1m_days)
+		return csf__error_set(CSF_EINVALID, "retention must not shrink from raw to 1m to 1h "
+				      "(now %u, %u and %u days)", o->retention_raw_days, o->retention_1m_days,
+				      o->retention_1h_days);
 	return 0;
 }
 
@@ -116,14 +121,15 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	csf__sessions_tick(s, mono);
-	/* rollups once a minute, retention once an hour; failures are logged
-	 * and retried at the next turn */
+	/* rollups once a minute, retention on the first tick (it also makes
+	 * the coming days' partitions) and then once an hour; failures are
+	 * logged and retried at the next turn */
 	if (mono - s->last_rollup_ms >= 60000) {
 		s->last_rollup_ms = mono;
 		if (csf__rollup_run(s, now) != 0)
 			csf__log(CSF_LOG_WARN, "server", "rollup: %s", csf_error_last()->message);
 	}
-	if (mono - s->last_retention_ms >= 3600000) {
+	if (!s->last_retention_ms || mono - s->last_retention_ms >= 3600000) {
 		s->last_retention_ms = mono;
 		if (csf__retention_run(s, now) != 0)
 			csf__log(CSF_LOG_WARN, "server", "retention: %s", csf_error_last()->message);
@@ -165,6 +171,8 @@ static int listen_http(csf_server *s)
 		rc = csf__rest_register(s);
 	if (!rc)
 		rc = csf__feed_start(s);
+	if (!rc && s->web_root) /* the dashboard: a single-page app */
+		rc = csf__net_server_set_static(s->http, s->web_root, 1);
 	if (!rc)
 		rc = csf_net_server_listen(s->http, s->http_listen, NULL);
 	return rc;
@@ -184,7 +192,7 @@ int csf_server_new(csf_server **out, const csf_server_options *opts)
 		return CSF_ENOMEM;
 	s->started_ms = csf__time_mono_ms();
 	s->rollup_dirty_from = INT64_MAX;
-	s->last_rollup_ms = s->last_retention_ms = s->started_ms;
+	s->last_rollup_ms = s->started_ms;
 	rc = take_options(s, opts);
 	if (!rc)
 		rc = make_data_dir(s->data_dir);
@@ -197,6 +205,8 @@ int csf_server_new(csf_server **out, const csf_server_options *opts)
 		rc = csf__server_bootstrap(s);
 		s->o.admin_password = NULL;
 	}
+	if (!rc)
+		rc = csf__rollup_resume(s);
 	if (!rc)
 		rc = csf_net_loop_new(&s->loop);
 	if (!rc)

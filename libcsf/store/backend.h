@@ -37,6 +37,9 @@ struct csf__db {
 	/* A statement in the open transaction failed: PostgreSQL has aborted
 	 * the transaction, so SQLite is made to refuse the commit as well. */
 	int tx_failed;
+	/* The connection failed (CSF_EIO): reconnect before the next work. */
+	int broken;
+	uint64_t retry_at; /* monotonic ms: no reconnect attempt before */
 	/* The statement cache: open addressing on the SQL text's address. */
 	csf__stmt **cache;
 	size_t cache_cap, cache_len;
@@ -81,6 +84,9 @@ struct csf__db_backend {
 	double (*col_double)(csf__stmt *st, int i);
 	const char *(*col_text)(csf__stmt *st, int i);
 	const void *(*col_blob)(csf__stmt *st, int i, size_t *len);
+	/* Without a round trip: 0, or CSF_EIO if the server is known to have
+	 * closed the idle connection (restart, shutdown). NULL: always alive. */
+	int (*alive)(csf__db *db);
 };
 
 extern const csf__db_backend csf__db_sqlite_backend;

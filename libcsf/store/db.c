@@ -5,6 +5,9 @@
 
 #include "store/backend.h"
 
+/* how often a broken connection may try to come back by itself */
+#define RECONNECT_EVERY_MS 1000
+
 /* ------------------------------------------------------------- messages */
 
 const char *csf__db_sql_excerpt(const char *sql, char *out, size_t cap)
@@ -122,6 +125,31 @@ static void note_failure(csf__db *db)
 {
 	if (db->in_tx)
 		db->tx_failed = 1;
+	if (csf_error_last()->code == CSF_EIO)
+		db->broken = 1;
+}
+
+/* A connection that broke is re-established when new work starts outside
+ * a transaction (after a failed attempt, not again for RECONNECT_EVERY_MS),
+ * so a database restart heals by itself; inside a transaction the caller
+ * rolls back first. */
+static int heal(csf__db *db)
+{
+	uint64_t now;
+	int rc;
+
+	if (db->in_tx)
+		return 0;
+	if (!db->broken && db->be->alive && db->be->alive(db) != 0)
+		db->broken = 1;
+	if (!db->broken)
+		return 0;
+	now = csf__time_mono_ms();
+	if (now < db->retry_at)
+		return csf__error_set(CSF_EIO, "store: the database connection is down (retrying)");
+	rc = csf__db_reconnect(db);
+	db->retry_at = rc ? now + RECONNECT_EVERY_MS : 0;
+	return rc;
 }
 
 int csf__db_exec(csf__db *db, const char *sql)
@@ -130,7 +158,9 @@ int csf__db_exec(csf__db *db, const char *sql)
 
 	if (!db || !sql)
 		return csf__error_set(CSF_EINVALID, "store: exec needs a connection and SQL");
-	rc = db->be->exec(db, sql);
+	rc = heal(db);
+	if (!rc)
+		rc = db->be->exec(db, sql);
 	if (rc)
 		note_failure(db);
 	return rc;
@@ -163,9 +193,13 @@ int csf__db_begin(csf__db *db)
 	/* a half-read statement pins an old snapshot, which SQLite cannot
 	 * turn into a write transaction once another connection has written */
 	csf__db_release(db);
-	rc = db->be->begin(db);
-	if (rc)
+	rc = heal(db);
+	if (!rc)
+		rc = db->be->begin(db);
+	if (rc) {
+		note_failure(db);
 		return rc;
+	}
 	db->in_tx = 1;
 	db->tx_failed = 0;
 	return 0;
@@ -182,25 +216,35 @@ int csf__db_commit(csf__db *db)
 	if (db->tx_failed) {
 		db->in_tx = db->tx_failed = 0;
 		rc = db->be->rollback(db);
-		if (rc == CSF_EIO)
-			return rc; /* the connection is gone: the caller reconnects */
+		if (rc == CSF_EIO) {
+			note_failure(db);
+			return rc; /* the connection is gone: the caller retries */
+		}
 		return csf__error_set(CSF_ERROR,
 				      "store: commit refused: a statement of the transaction failed, "
 				      "so it was rolled back");
 	}
 	db->in_tx = db->tx_failed = 0;
-	return db->be->commit(db);
+	rc = db->be->commit(db);
+	if (rc)
+		note_failure(db);
+	return rc;
 }
 
 int csf__db_rollback(csf__db *db)
 {
+	int rc;
+
 	if (!db)
 		return csf__error_set(CSF_EINVALID, "store: rollback needs a connection");
 	if (!db->in_tx)
 		return 0;
 	db->in_tx = db->tx_failed = 0;
 	csf__db_release(db);
-	return db->be->rollback(db);
+	rc = db->be->rollback(db);
+	if (rc)
+		note_failure(db);
+	return rc;
 }
 
 void csf__db_abort(csf__db *db)
@@ -286,6 +330,9 @@ int csf__db_stmt(csf__db *db, csf__stmt **out, const char *sql)
 	if (!db || !out || !sql)
 		return csf__error_set(CSF_EINVALID, "store: stmt needs a connection, an output and SQL");
 	*out = NULL;
+	rc = heal(db);
+	if (rc)
+		return rc;
 	st = cache_find(db, sql);
 	if (st && st->gen == db->gen) {
 		stmt_reset(st);
@@ -468,7 +515,7 @@ int csf__db_ping(csf__db *db)
 {
 	if (!db)
 		return csf__error_set(CSF_EINVALID, "store: ping needs a connection");
-	return db->be->exec(db, "SELECT 1");
+	return csf__db_exec(db, "SELECT 1");
 }
 
 int csf__db_reconnect(csf__db *db)
@@ -483,6 +530,7 @@ int csf__db_reconnect(csf__db *db)
 	rc = db->be->reconnect(db);
 	if (rc)
 		return rc;
+	db->broken = 0;
 	csf__log(CSF_LOG_INFO, "store", "reconnected to the database");
 	return 0;
 }

@@ -112,7 +112,10 @@ int csf__db_run(csf__stmt *st);
 
 /* Is the connection usable? Cheap (SELECT 1). */
 int csf__db_ping(csf__db *db);
-/* Re-establish a broken connection (statements are prepared again). */
+/* Re-establish a broken connection (statements are prepared again). A
+ * connection that failed with CSF_EIO also does this by itself when new
+ * work starts outside a transaction (csf__db_stmt, _begin, _exec), at most
+ * once a second; until it succeeds those return CSF_EIO. */
 int csf__db_reconnect(csf__db *db);
 
 /* The connection behind a public csf_store handle (store.c). */

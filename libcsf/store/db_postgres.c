@@ -5,6 +5,7 @@
  * copies, decoded bytea) goes through libcsf's. Error messages about a
  * connection are scrubbed of the URL's password. */
 #include <inttypes.h>
+#include <poll.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,6 +285,19 @@ static int pg_reconnect(csf__db *db)
 		return connect_error(CSF_EIO, "cannot reconnect to PostgreSQL", PQerrorMessage(d->conn),
 				     NULL, PQpass(d->conn));
 	return 0;
+}
+
+/* A server that stops or restarts sends its idle clients a FATAL message and
+ * closes. Nothing else arrives unasked on our connections (no LISTEN), so
+ * an idle socket with something to read is one the server gave up on. */
+static int pg_alive(csf__db *db)
+{
+	pg_db *d = db_of(db);
+	struct pollfd p = { PQsocket(d->conn), POLLIN, 0 };
+
+	if (PQstatus(d->conn) == CONNECTION_OK && p.fd >= 0 && poll(&p, 1, 0) == 0)
+		return 0;
+	return csf__error_set(CSF_EIO, "store: the PostgreSQL server closed the connection");
 }
 
 static int pg_exec(csf__db *db, const char *sql)
@@ -635,4 +649,5 @@ const csf__db_backend csf__db_postgres_backend = {
 	.col_double = pg_col_double,
 	.col_text = pg_col_text,
 	.col_blob = pg_col_blob,
+	.alive = pg_alive,
 };

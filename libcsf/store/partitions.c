@@ -39,46 +39,12 @@ static const char list_sql[] =
 	"ORDER BY c.relname";
 static const char delete_sql[] = "DELETE FROM agent_metrics WHERE \"timestamp\" < $1";
 
-/* ------------------------------------------------------------ calendar */
-
-/* Days since 1970-01-01 <-> proleptic Gregorian dates (H. Hinnant's
- * algorithms), so names do not depend on the C library's time zone. */
-static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
-{
-	int64_t era, yy;
-	unsigned doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = (unsigned)(z - era * 146097);
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	yy = (int64_t)yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (int)(yy + (*m <= 2));
-}
-
-static int64_t days_from_civil(int y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
 static void partition_name(int64_t day, char out[32])
 {
 	unsigned m, d;
 	int y;
 
-	civil_from_days(day, &y, &m, &d);
+	csf__civil_from_days(day, &y, &m, &d);
 	snprintf(out, 32, NAME_PREFIX "%04d%02u%02u", y, m, d);
 }
 
@@ -104,7 +70,7 @@ static int64_t day_of_name(const char *name)
 	d = v[6] * 10 + v[7];
 	if (y < 1970 || m < 1 || m > 12 || d < 1 || d > 31)
 		return -1;
-	day = days_from_civil(y, m, d);
+	day = csf__days_from_civil(y, m, d);
 	{
 		char again[32];
 

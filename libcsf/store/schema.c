@@ -445,8 +445,20 @@ static const char schema_1_postgres[] =
 	"CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log\n"
 	"  FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();\n";
 
+/* Rollups and retention select by time alone: index the rollups' buckets,
+ * and raw samples' time on PostgreSQL too (SQLite had it from 1). */
+static const char schema_2_sqlite[] =
+	"CREATE INDEX agent_metrics_1m_bucket ON agent_metrics_1m (bucket);\n"
+	"CREATE INDEX agent_metrics_1h_bucket ON agent_metrics_1h (bucket);\n";
+
+static const char schema_2_postgres[] =
+	"CREATE INDEX agent_metrics_1m_bucket ON agent_metrics_1m (bucket);\n"
+	"CREATE INDEX agent_metrics_1h_bucket ON agent_metrics_1h (bucket);\n"
+	"CREATE INDEX agent_metrics_time ON agent_metrics (\"timestamp\");\n";
+
 const csf__migration csf__migrations[] = {
 	{ 1, "initial schema", schema_1_sqlite, schema_1_postgres },
+	{ 2, "time indexes for rollups and retention", schema_2_sqlite, schema_2_postgres },
 };
 
 const size_t csf__migrations_count = CSF__ARRAY_SIZE(csf__migrations);

@@ -15,6 +15,7 @@
 #   STREAM_SECONDS   the measured window (default 30)
 #   BATCH            TLS handshakes in flight while connecting (default 200)
 #   GRPCIO           0: skip the grpcio anchor (default 1)
+#   RESULTS          keep the raw results here (net_bench_report.py prints them again)
 #
 # For each N and each server: start it and read its memory; connect N
 # (each a csf_net_channel with one StreamMetrics call); wait IDLE_SECONDS and
@@ -27,12 +28,7 @@
 # starts is ended by its pid.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=${1:-build-bench}
-if [[ $build != /* && ! -d $build ]]; then
-	build=$root/$build
-fi
+. "$(dirname "$0")/lib.sh"
 shift || true
 ns=("$@")
 if ((${#ns[@]} == 0)); then
@@ -67,27 +63,24 @@ if [[ $grpcio != 0 ]] && ! $py -c 'import grpc, grpc_tools, cryptography' 2>/dev
 fi
 
 tmp=$(mktemp -d /tmp/csf-net-bench.XXXXXX)
-pids=()
 cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill -KILL "$p" 2>/dev/null || true
-	done
-	wait 2>/dev/null || true
+	kill_own_jobs
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+load_before=$(cut -d ' ' -f 1-3 /proc/loadavg)
 $py "$root/tests/interop/make_pki.py" "$tmp/pki" >/dev/null
 results=$tmp/results
 
 # Wait until FILE has a line starting with PREFIX (at least COUNT of them);
 # fail after SECS.
 wait_line() {
-	local file=$1 prefix=$2 count=$3 secs=$4 i
+	local file=$1 prefix=$2 count=$3 secs=$4 i have
 	for ((i = 0; i < secs * 10; i++)); do
-		if (($(grep -c "^$prefix" "$file" 2>/dev/null || true) >= count)); then
+		have=$(grep -c "^$prefix" "$file" 2>/dev/null || true)
+		if ((${have:-0} >= count)); then
 			return 0
 		fi
 		sleep 0.1
@@ -97,18 +90,40 @@ wait_line() {
 	return 1
 }
 
+# CPU time (ns, from schedstat: exact, where /proc/stat's tick sampling
+# misses short bursts) of every thread on the machine but those of the
+# processes given, one "/proc/PID/task/TID ns" line each.
+threads_cpu() {
+	# grep -s, not awk FILENAME: threads end while the files are read (and
+	# grep then exits 2, which pipefail would make fatal)
+	{ grep -sH '' /proc/[0-9]*/task/[0-9]*/schedstat || true; } |
+		awk -v skip=" $* " '{ split($1, p, "/"); sub(/\/schedstat:.*/, "", $1)
+			if (index(skip, " " p[3] " ") == 0) print $1, $2 }'
+}
+
+# What the other threads ran since threads_cpu wrote BEFORE, in µs: threads
+# that ended in between are not counted, those that began count whole.
+others_cpu_us() {
+	local before=$1
+	shift
+	threads_cpu "$@" | awk 'NR == FNR { t0[$1] = $2; next } { ns += $2 - ($1 in t0 ? t0[$1] : 0) }
+		END { printf "%.0f", ns / 1000 }' "$before" -
+}
+
 # Ask the server for a stats line and record it under LABEL.
 sample() {
 	local pid=$1 out=$2 label=$3 before
 	before=$(grep -c '^stats' "$out" || true)
 	kill -USR1 "$pid"
 	wait_line "$out" stats $((before + 1)) 30
-	echo "$label $(grep '^stats' "$out" | tail -n 1) sockstat_tcp_mem_pages=$(awk '$1 == "TCP:" { print $NF }' /proc/net/sockstat)" >>"$results"
+	echo "$label $(grep '^stats' "$out" | tail -n 1) ${4:-}" >>"$results"
 }
 
-# Stop a process we started: SIGTERM, then SIGKILL after SECS.
+# Stop a process we started (a job of this shell): SIGTERM, then SIGKILL
+# after SECS.
 stop() {
 	local pid=$1 secs=$2 i
+	jobs -pr | grep -qx "$pid" || return 0
 	kill -TERM "$pid" 2>/dev/null || return 0
 	for ((i = 0; i < secs * 10; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
@@ -127,7 +142,6 @@ run() {
 		$py "$here/net_bench_grpcio.py" --pki "$tmp/pki" >"$out" 2>"$out.err" &
 	fi
 	spid=$!
-	pids+=("$spid")
 	wait_line "$out" ready 1 60
 	port=$(sed -n 's/^ready port=\([0-9]*\).*/\1/p' "$out")
 	echo "run kind=$kind n=$n $(grep '^ready' "$out")" >>"$results"
@@ -136,7 +150,6 @@ run() {
 
 	"$loadgen_bin" --url "https://127.0.0.1:$port" --pki "$tmp/pki" -n "$n" --batch "$batch" >"$lg" 2>"$lg.err" &
 	lpid=$!
-	pids+=("$lpid")
 	if ! wait_line "$lg" 'connected\|connect timed out' 1 $((n / 10 + 120)); then
 		stop "$lpid" 5
 		stop "$spid" 30
@@ -151,11 +164,12 @@ run() {
 	kill -USR1 "$lpid"
 	wait_line "$lg" streaming 1 30
 	sleep "$warmup_s"
+	threads_cpu "$spid" "$lpid" >"$tmp/threads"
 	sample "$spid" "$out" w0
 	kill -USR1 "$lpid"
 	wait_line "$lg" window 1 30
 	sleep "$stream_s"
-	sample "$spid" "$out" w1
+	sample "$spid" "$out" w1 "others_cpu_us=$(others_cpu_us "$tmp/threads" "$spid" "$lpid")"
 	kill -USR1 "$lpid"
 	if wait_line "$lg" result 1 60; then
 		echo "loadgen $(grep '^result' "$lg")" >>"$results"
@@ -182,6 +196,10 @@ echo "build: $build ($build_type); OpenSSL $(openssl version | awk '{ print $2 }
 if [[ $build_type != Release && $build_type != RelWithDebInfo ]]; then
 	echo "warning: not an optimized build; figures are not comparable"
 fi
+echo "machine load average before the run: $load_before (the load generator and the server share the CPUs: anything else running skews the figures)"
 echo "load: N connections from 127.0.0.1, each one StreamMetrics call, one message/s; idle ${idle_s} s, warm-up ${warmup_s} s, window ${stream_s} s, ${batch} handshakes in flight"
 echo
+if [[ -n ${RESULTS:-} ]]; then
+	cp "$results" "$RESULTS"
+fi
 $py "$here/net_bench_report.py" "$results"

@@ -13,8 +13,10 @@ messages, acks); exits on SIGTERM / SIGINT.
 """
 import argparse
 import asyncio
+import atexit
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,6 +29,7 @@ PROTO_ROOT = os.path.join(HERE, "..", "..", "libcsf", "proto")
 
 def make_stubs():
     d = tempfile.mkdtemp(prefix="csf-net-bench-stubs-")
+    atexit.register(shutil.rmtree, d, True)
     subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I" + PROTO_ROOT, "--python_out=" + d,
                     "--grpc_python_out=" + d, "csf/v1/agent.proto"], check=True)
     sys.path.insert(0, d)

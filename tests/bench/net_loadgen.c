@@ -73,7 +73,7 @@ static int connect_reported;
 static csf_net_timer *retry_timer, *deadline_timer;
 
 /* streaming */
-static int streaming, measuring;
+static int streaming, measuring, exiting;
 static csf_net_timer *send_timer;
 static uint64_t t0_us, round_no;
 static size_t cursor;
@@ -272,7 +272,7 @@ static void report_connected(void)
 		return;
 	connect_reported = 1;
 	printf("connected up=%zu failed=%zu retries=%zu secs=%.2f message_bytes=%zu\n", up, failed, retries,
-	       (double)(bench_mono_us() - connect_start_us) / 1e6, metrics_len + 80);
+	       (double)(bench_mono_us() - connect_start_us) / 1e6, encode_message(msgbuf, &conns[0], 1));
 	fflush(stdout);
 }
 
@@ -340,7 +340,7 @@ static void on_end(csf_net_call *call, int status, const char *message, void *pa
 		start_more();
 		return;
 	}
-	if (c->state == C_UP) {
+	if (c->state == C_UP && !exiting) {
 		c->state = C_LOST;
 		lost++;
 		if (lost <= 5)
@@ -639,6 +639,7 @@ int main(int argc, char **argv)
 				end_window();
 		}
 	}
+	exiting = 1;
 	for (k = 0; k < nconns; k++)
 		csf_net_channel_free(conns[k].ch);
 	csf_net_timer_free(send_timer);

@@ -12,12 +12,7 @@
 #   FOOTPRINT_SECONDS    how long footprint.sh runs the agent (default 60)
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=${1:-build-bench}
-if [[ $build != /* && ! -d $build ]]; then
-	build=$root/$build
-fi
+. "$(dirname "$0")/lib.sh"
 
 # Peers measured in the same run: psutil (Debian's, for /usr/bin/python3)
 # and libstatgrab.

@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -140,6 +141,16 @@ class Server:
                                  body={"username": username, "password": password or self.admin_password()})
         assert status == 200, (status, body)
         return body["token"]
+
+
+def finish(ok):
+    """End of a test run: on failure show each server's last log lines, then
+    delete their data directories; the exit status."""
+    for srv in Server.all:
+        if not ok:
+            print("--- csf-server log (%s), last lines:" % srv.data, *srv.log[-40:], sep="\n", file=sys.stderr)
+        shutil.rmtree(srv.data, ignore_errors=True)
+    return 0 if ok else 1
 
 
 class Agent:

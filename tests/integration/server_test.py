@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -22,9 +23,11 @@ import unittest
 import grpc
 import websockets
 
-from server_common import Agent, Env, Server
+from server_common import Agent, Env, Server, finish
 
-BIN = DB_URL = None
+BIN = DB_URL = PG_DIR = None
+PG_DIR_ARG = "--pg-dir"
+HERE = os.path.dirname(os.path.abspath(__file__))
 env = pb = rpc = None
 
 
@@ -52,8 +55,11 @@ def count_rows(server, sql, *params):
     """Count rows straight in the server's database."""
     if server.db:
         return int(psql(server.db, sql.replace("?", "%s") % tuple("'%s'" % p for p in params)).strip())
-    with sqlite3.connect(os.path.join(server.data, "csf.db")) as db:
+    db = sqlite3.connect(os.path.join(server.data, "csf.db"))
+    try:
         return db.execute(sql, params).fetchone()[0]
+    finally:
+        db.close()
 
 
 class Stream:
@@ -363,6 +369,7 @@ class ServerTest(unittest.TestCase):
                                   body={"ttl_seconds": 600, "uses": 3, "description": "rack 4"})
         self.assertEqual(status, 201)
         self.assertTrue(t["token"].startswith("csf1_" + self.srv.ca_sha256 + "_"))
+        self.assertEqual((t["uses_left"], t["uses"]), (3, 0))
         status, lst = self.srv.rest("GET", "/api/v1/enrollment-tokens", token=self.admin)
         row = [x for x in lst["items"] if x["id"] == t["id"]][0]
         self.assertEqual((row["uses_left"], row["description"]), (3, "rack 4"))
@@ -441,66 +448,145 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(asyncio.run(attempt("http://127.0.0.1:%d" % self.srv.http_port, "csfs_nope")), 4016)
 
 
+def stream_losslessly(agent, total, disrupt, after_break=lambda: None, pace=0.0):
+    """Send seqs 1..total as a real agent does: keep every message until it is
+    acked and replay the rest after each reconnect. disrupt(seq) runs after
+    each send; if it returns True the stream is abandoned there and
+    after_break() runs before reconnecting (a restarted server, say)."""
+    outbox, sent = {}, 0
+    for _ in range(30):
+        s = Stream(agent)
+        s.send(agent.hello())
+        if not s.wait(lambda r: r and r[0].HasField("welcome"), timeout=10):
+            s.close()
+            time.sleep(0.5)
+            continue
+        acked = s.replies[0].welcome.acked_seq
+        for seq in [k for k in sorted(outbox) if k <= acked]:
+            del outbox[seq]
+        s.send(*[outbox[k] for k in sorted(outbox)])
+        broke = False
+        while sent < total and not broke:
+            sent += 1
+            outbox[sent] = agent.metrics(sent)
+            s.send(outbox[sent])
+            time.sleep(pace)
+            broke = disrupt(sent)
+        if not broke and s.wait(lambda r: s.acked() == total, timeout=60):
+            s.close()
+            return
+        s.close()
+        if broke:
+            after_break()
+    raise AssertionError("the stream never completed")
+
+
+def assert_each_seq_once(test, srv, agent, total):
+    rows = count_rows(srv, "SELECT count(*) FROM agent_metrics WHERE agent_id = ?", agent.agent_id)
+    distinct = count_rows(srv, "SELECT count(DISTINCT seq) FROM agent_metrics WHERE agent_id = ?", agent.agent_id)
+    test.assertEqual((rows, distinct), (total, total))
+
+
 class Lossless(unittest.TestCase):
-    """SIGKILL the server mid-stream, restart it: every seq stored exactly once."""
+    """Every seq stored exactly once, whatever dies mid-stream."""
 
     def test_sigkill_mid_stream(self):
         srv = Server(BIN, db=fresh_db()).start()
+        kills = []
+
+        def kill(seq):
+            if seq % 100 == 50 and len(kills) < 2:
+                time.sleep(0.05)
+                srv.kill()  # SIGKILL while messages are in flight
+                kills.append(seq)
+                return True
+            return False
+
         try:
             a = Agent(srv, pb, rpc, name="lossless")
             a.enroll(srv.token())
-            total, sent_upto = 300, 0
-            outbox = {}
             ports = ("127.0.0.1:%d" % srv.http_port, "127.0.0.1:%d" % srv.agent_port)
-            kills = 0
-            while True:
-                s = Stream(a)
-                s.send(a.hello())
-                if not s.wait(lambda r: r and r[0].HasField("welcome"), timeout=10):
-                    s.close()
-                    continue
-                acked = s.replies[0].welcome.acked_seq
-                for seq in [k for k in sorted(outbox) if k <= acked]:
-                    del outbox[seq]
-                # replay what was not acked, then go on
-                s.send(*[outbox[k] for k in sorted(outbox)])
-                while sent_upto < total:
-                    sent_upto += 1
-                    outbox[sent_upto] = a.metrics(sent_upto)
-                    s.send(outbox[sent_upto])
-                    if sent_upto % 100 == 50 and kills < 2:
-                        time.sleep(0.05)
-                        srv.kill()  # SIGKILL while messages are in flight
-                        kills += 1
-                        break
-                else:
-                    if s.wait(lambda r: s.acked() == total, timeout=15):
-                        s.close()
-                        break
-                s.close()
-                srv.start(*ports)
-            self.assertEqual(kills, 2)
-            rows = count_rows(srv, "SELECT count(*) FROM agent_metrics WHERE agent_id = ?", a.agent_id)
-            distinct = count_rows(srv, "SELECT count(DISTINCT seq) FROM agent_metrics WHERE agent_id = ?", a.agent_id)
-            self.assertEqual((rows, distinct), (total, total))
+            stream_losslessly(a, 300, kill, after_break=lambda: srv.start(*ports))
+            self.assertEqual(len(kills), 2)
+            assert_each_seq_once(self, srv, a, 300)
+        finally:
+            srv.stop()
+
+    @unittest.skipIf(PG_DIR_ARG in sys.argv, "fills the disk under SQLite: runs without --pg-dir")
+    def test_sqlite_disk_full_mid_stream(self):
+        mnt = tempfile.mkdtemp(prefix="csf-full-")
+        if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt]).returncode:
+            os.rmdir(mnt)
+            self.skipTest("needs root to mount a small tmpfs")
+        srv = Server(BIN, data_dir=os.path.join(mnt, "data"))
+        filler = os.path.join(mnt, "filler")
+        try:
+            srv.start()
+            a = Agent(srv, pb, rpc, name="disk-full")
+            a.enroll(srv.token())
+            s = Stream(a)
+            s.send(a.hello())
+            self.assertTrue(s.wait(lambda r: r and r[0].HasField("welcome")))
+            s.send(*[a.metrics(i) for i in range(1, 51)])
+            self.assertTrue(s.wait(lambda r: s.acked() == 50))
+            fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)  # take every free block
+            try:
+                while os.write(fd, b"\0" * 65536):
+                    pass
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+            s.send(*[a.metrics(i, cpu=float(i % 97)) for i in range(51, 2001)])
+            srv.wait_log(lambda l: "did not commit" in l and "full" in l, timeout=30)
+            self.assertLess(s.acked(), 2000)  # what did not commit is not acked
+            os.remove(filler)
+            self.assertTrue(s.wait(lambda r: s.acked() == 2000, timeout=60), s.acked())
+            s.close()
+            assert_each_seq_once(self, srv, a, 2000)
+        finally:
+            if os.path.exists(filler):
+                os.remove(filler)
+            srv.stop()
+            subprocess.run(["umount", "--lazy", mnt])
+            os.rmdir(mnt)
+
+    @unittest.skipUnless(PG_DIR_ARG in sys.argv, "restarts the PostgreSQL fixture: runs with --pg-dir")
+    def test_postgresql_restart_mid_stream(self):
+        srv = Server(BIN, db=fresh_db()).start()
+        restarts = []
+
+        def restart(seq):
+            if seq == 100:  # the stream goes on while the database is down
+                t = threading.Thread(target=subprocess.run, daemon=True, kwargs=dict(
+                    args=["sh", os.path.join(HERE, "..", "pg", "pg_cluster.sh"), "restart", PG_DIR],
+                    check=True, stdout=subprocess.DEVNULL))
+                t.start()
+                restarts.append(t)
+            return False
+
+        try:
+            a = Agent(srv, pb, rpc, name="pg-restart")
+            a.enroll(srv.token())
+            stream_losslessly(a, 300, restart, pace=0.01)
+            restarts[0].join(60)
+            assert_each_seq_once(self, srv, a, 300)
+            # the server's own connection heals as well: REST works again
+            token = srv.login()
+            status, agent = srv.rest("GET", "/api/v1/agents/" + a.agent_id, token=token)
+            self.assertEqual((status, agent["name"]), (200, "pg-restart"))
+            self.assertTrue(any("reconnected to the database" in line for line in srv.log), srv.log[-20:])
         finally:
             srv.stop()
 
 
 if __name__ == "__main__":
     BIN = sys.argv.pop(1)
-    if len(sys.argv) > 2 and sys.argv[1] == "--pg-dir":  # the ctest fixture's cluster
-        with open(os.path.join(sys.argv[2], "url")) as f:
+    if len(sys.argv) > 2 and sys.argv[1] == PG_DIR_ARG:  # the ctest fixture's cluster
+        PG_DIR = sys.argv[2]
+        with open(os.path.join(PG_DIR, "url")) as f:
             DB_URL = f.read().strip()
         del sys.argv[1:3]
     elif len(sys.argv) > 1 and sys.argv[1].startswith("postgres"):
         DB_URL = sys.argv.pop(1)
-    ok = unittest.main(verbosity=2, exit=False).result.wasSuccessful()
-    for srv in Server.all:
-        if ok:
-            shutil.rmtree(srv.data, ignore_errors=True)
-        else:
-            print("server log: %s/server.log" % srv.data, file=sys.stderr)
-    if env and ok:
-        shutil.rmtree(env.dir, ignore_errors=True)
-    sys.exit(0 if ok else 1)
+    sys.exit(finish(unittest.main(verbosity=2, exit=False).result.wasSuccessful()))

@@ -1,7 +1,9 @@
 """Shared set-up of the interop tests: a test PKI, Python stubs generated
 from our .proto by grpc_tools (Debian's python3-grpc-tools), and our
 test_server started on loopback."""
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -14,6 +16,7 @@ class Env:
     def __init__(self, bin_dir):
         self.bin = bin_dir
         self.dir = tempfile.mkdtemp(prefix="csf-interop-")
+        atexit.register(shutil.rmtree, self.dir, True)  # keys and stubs: made again next run
         self.pki = os.path.join(self.dir, "pki")
         subprocess.run([sys.executable, os.path.join(HERE, "make_pki.py"), self.pki], check=True,
                        stdout=subprocess.DEVNULL)

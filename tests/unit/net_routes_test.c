@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -140,6 +141,9 @@ static char *exchange(const char *req, int want)
 struct results {
 	char single[1024], params[1024], post[1024], pipelined[2048], missing[1024], not_allowed[1024];
 	char tail[1024], unanswered[1024], traversal[1024];
+	/* static files */
+	char index[2048], root[2048], asset[2048], head[2048], revalidated[1024], spa[2048], dotfile[1024];
+	char missing_file[1024], symlink_file[1024], post_file[1024], api_miss[1024];
 	char ws_hello[256], ws_echo[256];
 	int ws_first_opcode;
 	char ws_refused[1024];
@@ -196,6 +200,73 @@ static void ws_client(void)
 	close(fd);
 }
 
+static char www[64];
+
+static void put_file(const char *rel, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s%s", www, rel);
+	f = fopen(path, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static void make_www(void)
+{
+	char path[256];
+
+	strcpy(www, "/tmp/csf-www-XXXXXX");
+	assert_non_null(mkdtemp(www));
+	snprintf(path, sizeof(path), "%s/assets", www);
+	mkdir(path, 0755);
+	put_file("/index.html", "<!doctype html><title>csf</title>");
+	put_file("/assets/app.js", "console.log(42);");
+	put_file("/.secret", "do not serve");
+	snprintf(path, sizeof(path), "%s/link.txt", www);
+	assert_int_equal(symlink("/etc/hostname", path), 0);
+}
+
+static void remove_www(void)
+{
+	static const char *const rel[] = { "/index.html", "/assets/app.js", "/.secret", "/link.txt", "/assets", "" };
+	char path[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", www, rel[i]);
+		remove(path);
+	}
+}
+
+#define GET(path, extra) "GET " path " HTTP/1.1\r\nHost: x\r\n" extra "\r\n"
+
+static void static_client(void)
+{
+	char req[512], etag[64] = "";
+	const char *e;
+
+	copy(res.index, sizeof(res.index), exchange(GET("/index.html", ""), 1));
+	copy(res.root, sizeof(res.root), exchange(GET("/", ""), 1));
+	copy(res.asset, sizeof(res.asset), exchange(GET("/assets/app.js", ""), 1));
+	copy(res.head, sizeof(res.head), exchange("HEAD /assets/app.js HTTP/1.1\r\nHost: x\r\n\r\n", 1));
+	e = strstr(res.asset, "ETag: ");
+	if (e)
+		sscanf(e + 6, "%63[^\r]", etag);
+	snprintf(req, sizeof(req), "GET /assets/app.js HTTP/1.1\r\nHost: x\r\nIf-None-Match: %s\r\n\r\n", etag);
+	copy(res.revalidated, sizeof(res.revalidated), exchange(req, 1));
+	copy(res.spa, sizeof(res.spa), exchange(GET("/agents/42/logs", ""), 1));
+	copy(res.dotfile, sizeof(res.dotfile), exchange(GET("/.secret", ""), 1));
+	copy(res.missing_file, sizeof(res.missing_file), exchange(GET("/missing.css", ""), 1));
+	copy(res.symlink_file, sizeof(res.symlink_file), exchange(GET("/link.txt", ""), 1));
+	copy(res.post_file, sizeof(res.post_file),
+	     exchange("POST /index.html HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 1));
+	copy(res.api_miss, sizeof(res.api_miss), exchange(GET("/api/v1/unknown", ""), 1));
+}
+
 static void *client(void *arg)
 {
 	(void)arg;
@@ -205,11 +276,12 @@ static void *client(void *arg)
 	copy(res.pipelined, sizeof(res.pipelined),
 	     exchange("GET /api/v1/things/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /api/v1/things/2 HTTP/1.1\r\nHost: x\r\n"
 		      "Connection: close\r\n\r\n", 2));
-	copy(res.missing, sizeof(res.missing), exchange("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 1));
+	copy(res.missing, sizeof(res.missing), exchange("GET /api/nope HTTP/1.1\r\nHost: x\r\n\r\n", 1));
 	copy(res.not_allowed, sizeof(res.not_allowed), exchange("DELETE /api/v1/things HTTP/1.1\r\nHost: x\r\n\r\n", 1));
 	copy(res.tail, sizeof(res.tail), exchange("GET /static/app/main.js HTTP/1.1\r\nHost: x\r\n\r\n", 1));
 	copy(res.unanswered, sizeof(res.unanswered), exchange("GET /silent HTTP/1.1\r\nHost: x\r\n\r\n", 1));
 	copy(res.traversal, sizeof(res.traversal), exchange("GET /static/../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", 1));
+	static_client();
 	ws_client();
 	copy(res.ws_refused, sizeof(res.ws_refused),
 	     exchange("GET /feed HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -235,6 +307,8 @@ static int setup(void **state)
 	assert_int_equal(csf__net_server_add_route(srv, "GET", "/silent", no_answer, NULL), 0);
 	assert_int_equal(csf_net_server_add_method(srv, "/csf.internal/Feed", CSF__METHOD_WEBSOCKET_ONLY, &feed, NULL), 0);
 	assert_int_equal(csf__net_server_add_websocket_text(srv, "/feed", "csf.feed.v1", "/csf.internal/Feed"), 0);
+	make_www();
+	assert_int_equal(csf__net_server_set_static(srv, www, 1), 0);
 	assert_int_equal(csf_net_server_listen(srv, "127.0.0.1:0", NULL), 0);
 	port = csf_net_server_port(srv, 0);
 	assert_int_equal(pthread_create(&t, NULL, client, NULL), 0);
@@ -246,6 +320,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
+	remove_www();
 	csf_net_server_free(srv);
 	csf_net_loop_free(loop);
 	return 0;
@@ -335,6 +410,45 @@ static void test_feed_is_not_a_grpc_method(void **state)
 	assert_int_equal(csf__net_server_route_count(srv), 4);
 }
 
+static void test_static_files(void **state)
+{
+	(void)state;
+	assert_non_null(strstr(res.index, "HTTP/1.1 200"));
+	assert_non_null(strstr(res.index, "Content-Type: text/html; charset=utf-8"));
+	assert_non_null(strstr(res.index, "Content-Security-Policy: default-src 'self'"));
+	assert_non_null(strstr(res.index, "Cache-Control: no-cache"));
+	assert_non_null(strstr(res.index, "<!doctype html><title>csf</title>"));
+	assert_non_null(strstr(res.root, "HTTP/1.1 200"));
+	assert_non_null(strstr(res.root, "<title>csf</title>"));
+	assert_non_null(strstr(res.asset, "Content-Type: text/javascript"));
+	assert_non_null(strstr(res.asset, "Cache-Control: public, max-age=31536000, immutable"));
+	assert_non_null(strstr(res.asset, "X-Content-Type-Options: nosniff"));
+	assert_non_null(strstr(res.asset, "console.log(42);"));
+	assert_null(strstr(res.asset, "Content-Security-Policy"));
+	/* HEAD: the length of the body it does not send */
+	assert_non_null(strstr(res.head, "HTTP/1.1 200"));
+	assert_non_null(strstr(res.head, "Content-Length: 16\r\n"));
+	assert_null(strstr(res.head, "console.log"));
+	assert_non_null(strstr(res.revalidated, "HTTP/1.1 304"));
+	assert_null(strstr(res.revalidated, "console.log"));
+}
+
+static void test_static_spa_fallback_and_refusals(void **state)
+{
+	(void)state;
+	/* a client-side route of the single-page app */
+	assert_non_null(strstr(res.spa, "HTTP/1.1 200"));
+	assert_non_null(strstr(res.spa, "<title>csf</title>"));
+	/* dotfiles, missing files, symlinks, other methods and /api/ are not served */
+	assert_non_null(strstr(res.dotfile, "HTTP/1.1 404"));
+	assert_null(strstr(res.dotfile, "do not serve"));
+	assert_non_null(strstr(res.missing_file, "HTTP/1.1 404"));
+	assert_non_null(strstr(res.symlink_file, "HTTP/1.1 404"));
+	assert_non_null(strstr(res.post_file, "HTTP/1.1 404"));
+	assert_non_null(strstr(res.api_miss, "HTTP/1.1 404"));
+	assert_non_null(strstr(res.api_miss, "\"code\":\"not_found\""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +463,8 @@ int main(void)
 		cmocka_unit_test(test_text_websocket_with_origin_in_metadata),
 		cmocka_unit_test(test_refused_origin_closes),
 		cmocka_unit_test(test_feed_is_not_a_grpc_method),
+		cmocka_unit_test(test_static_files),
+		cmocka_unit_test(test_static_spa_fallback_and_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
