@@ -38,7 +38,11 @@ static void *reserve(size_t len)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	/* With transparent huge pages on, one touched byte would commit 2 MiB. */
+	madvise(p, len, MADV_NOHUGEPAGE);
+	return p;
 }
 
 static void *slot_get(void)
@@ -107,12 +111,15 @@ static void *h2_calloc(size_t n, size_t size, void *ud)
 	return p ? p : csf__calloc(n, size);
 }
 
-/* A block moves into a slot only when made, never by realloc (its old
- * size is not known here); out of one, it keeps what fits. */
+/* A block moves into a slot only when made (nghttp2 makes its frame buffer
+ * with realloc(NULL, n)), never by a later realloc (its old size is not
+ * known here); out of a slot, it keeps what fits. */
 static void *h2_realloc(void *ptr, size_t size, void *ud)
 {
 	void *p;
 
+	if (!ptr)
+		return h2_malloc(size, ud);
 	(void)ud;
 	if (!in_slots(ptr))
 		return csf__realloc(ptr, size);

@@ -188,6 +188,12 @@ int csf__tls_server_ctx_new(SSL_CTX **out, const csf_net_tls_options *o)
 	ctx = ctx_new(TLS_server_method());
 	if (!ctx)
 		return tls_fail("cannot create a context", NULL);
+	/* No session tickets and no session cache: agents hold one long
+	 * connection, and after a server restart (when they all reconnect at
+	 * once) tickets from the old process would not resume anyway; each
+	 * ticket costs every connection memory and the server CPU. */
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	rc = load_cert_chain(ctx, o->cert_file, o->cert_pem);
 	if (!rc)
 		rc = load_key(ctx, o->key_file, o->key_pem);

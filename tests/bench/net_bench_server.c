@@ -4,7 +4,7 @@
  * required, and answers every AgentMessage with an Ack at once.
  *
  *   csf-net-bench-server --pki DIR [--listen ADDR:PORT] [--tally]
- *                        [--exit-fast] [--page-slots] [--keepalive-ms MS]
+ *                        [--exit-fast] [--keepalive-ms MS]
  *
  * DIR holds server.pem, server.key and ca.pem (tests/interop/make_pki.py).
  * Prints "ready port=PORT pid=PID", then:
@@ -21,11 +21,9 @@
  * allocator (libcsf, nghttp2 and protobuf-c, which allocate through it),
  * OpenSSL's (CRYPTO_set_mem_functions) and libevent's
  * (event_set_mem_functions). It adds no bytes to any allocation.
- * --page-slots (implies --tally) is an experiment, described below.
  */
 #include <malloc.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,96 +97,9 @@ static void tally_free(int t, void *ptr)
 	free(ptr);
 }
 
-/*
- * --page-slots, an experiment: libcsf allocations of 16 to 20 KiB come from
- * page-aligned 20 KiB slots of a reserved region. The one such allocation a
- * connection has is nghttp2's output frame buffer (16 KiB + 10 bytes, made
- * with the session and kept until it is deleted); nghttp2 writes each frame
- * from its start, so with small frames only its first page is ever touched
- * and the rest never becomes resident. This measures what libcsf would save
- * by giving that buffer pages of its own.
- */
-#define SLOT_MIN 16384u
-#define SLOT_SIZE 20480u
-#define SLOT_REGION ((size_t)4 << 30)
-static uint8_t *slot_base;
-static size_t slot_next, *slot_stack, slot_stack_n;
-static int64_t slots_live;
-
-static int in_slots(const void *p)
-{
-	return slot_base && (const uint8_t *)p >= slot_base && (const uint8_t *)p < slot_base + SLOT_REGION;
-}
-
-static void *slot_alloc(void)
-{
-	size_t i;
-
-	if (slot_stack_n)
-		i = slot_stack[--slot_stack_n];
-	else if ((slot_next + 1) * SLOT_SIZE <= SLOT_REGION)
-		i = slot_next++;
-	else
-		return NULL;
-	slots_live++;
-	return slot_base + i * SLOT_SIZE;
-}
-
-static void slot_free(void *p)
-{
-	size_t i = (size_t)((uint8_t *)p - slot_base) / SLOT_SIZE;
-
-	madvise(slot_base + i * SLOT_SIZE, SLOT_SIZE, MADV_DONTNEED);
-	slot_stack[slot_stack_n++] = i;
-	slots_live--;
-}
-
-static int slots_install(void)
-{
-	slot_base = mmap(NULL, SLOT_REGION, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	slot_stack = mmap(NULL, SLOT_REGION / SLOT_SIZE * sizeof(size_t), PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (slot_base == MAP_FAILED || slot_stack == MAP_FAILED) {
-		slot_base = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-static void *csf_m(size_t s, void *p)
-{
-	(void)p;
-	if (slot_base && s >= SLOT_MIN && s <= SLOT_SIZE)
-		return slot_alloc();
-	return tally_malloc(T_CSF, s);
-}
-
-static void csf_f(void *q, void *p)
-{
-	(void)p;
-	if (in_slots(q))
-		slot_free(q);
-	else
-		tally_free(T_CSF, q);
-}
-
-static void *csf_r(void *q, size_t s, void *p)
-{
-	void *m;
-	size_t have;
-
-	if (!slot_base || (!in_slots(q) && (s < SLOT_MIN || s > SLOT_SIZE)))
-		return tally_realloc(T_CSF, q, s);
-	if (in_slots(q) && s >= SLOT_MIN && s <= SLOT_SIZE)
-		return q;
-	m = csf_m(s, p);
-	if (!m || !q)
-		return m;
-	have = in_slots(q) ? SLOT_SIZE : malloc_usable_size(q);
-	memcpy(m, q, have < s ? have : s);
-	csf_f(q, p);
-	return m;
-}
+static void *csf_m(size_t s, void *p) { (void)p; return tally_malloc(T_CSF, s); }
+static void *csf_r(void *q, size_t s, void *p) { (void)p; return tally_realloc(T_CSF, q, s); }
+static void csf_f(void *q, void *p) { (void)p; tally_free(T_CSF, q); }
 static void *ssl_m(size_t s, const char *f, int l) { (void)f, (void)l; return tally_malloc(T_SSL, s); }
 static void *ssl_r(void *q, size_t s, const char *f, int l) { (void)f, (void)l; return tally_realloc(T_SSL, q, s); }
 static void ssl_f(void *q, const char *f, int l) { (void)f, (void)l; tally_free(T_SSL, q); }
@@ -231,8 +142,6 @@ static void print_stats(void)
 	for (t = 0; t < T_N; t++)
 		printf(" %s_bytes=%lld %s_allocs=%lld", tally_name[t], (long long)tally[t].bytes, tally_name[t],
 		       (long long)tally[t].allocs);
-	if (slot_base)
-		printf(" page_slots=%lld", (long long)slots_live);
 	printf("\n");
 	fflush(stdout);
 }
@@ -322,7 +231,7 @@ static char *join(const char *dir, const char *name)
 static int usage(void)
 {
 	fprintf(stderr, "usage: csf-net-bench-server --pki DIR [--listen ADDR:PORT] [--tally] [--exit-fast]\n"
-			"                            [--page-slots] [--keepalive-ms MS]\n");
+			"                            [--keepalive-ms MS]\n");
 	return 2;
 }
 
@@ -334,7 +243,7 @@ int main(int argc, char **argv)
 	csf_net_server_options so;
 	csf_net_tls_options tls;
 	struct sigaction sa;
-	int i, do_tally = 0, exit_fast = 0, page_slots = 0;
+	int i, do_tally = 0, exit_fast = 0;
 	unsigned long keepalive_ms = 3600000;
 	rlim_t nofile;
 
@@ -349,17 +258,11 @@ int main(int argc, char **argv)
 			do_tally = 1;
 		else if (strcmp(argv[i], "--exit-fast") == 0)
 			exit_fast = 1;
-		else if (strcmp(argv[i], "--page-slots") == 0)
-			page_slots = do_tally = 1;
 		else
 			return usage();
 	}
 	if (!pki)
 		return usage();
-	if (page_slots && slots_install() != 0) {
-		fprintf(stderr, "net-bench-server: cannot reserve the slot region\n");
-		return 1;
-	}
 	if (do_tally && tally_install() != 0)
 		return 1;
 	nofile = bench_raise_nofile(1 << 20);
