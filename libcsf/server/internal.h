@@ -178,6 +178,14 @@ int csf__rest_fail(csf__http_exchange *x, int rc);
 struct json_t;
 struct json_t *csf__rest_body(csf__http_exchange *x, const csf__http_request *req, const char *const *allowed);
 
+/* The `limit` (1 to CSF__PAGE_MAX; *limit is left alone when absent, so
+ * set the default first) and `cursor` query parameters of a list: the
+ * cursor's two parts in key and id ("" without one). Answers 400 itself and
+ * returns non-zero when either is bad. */
+#define CSF__PAGE_MAX 1000
+int csf__rest_page(csf__http_exchange *x, const csf__http_request *req, long *limit, char *key, size_t kcap,
+		   char *id, size_t icap);
+
 /* The REST groups (one file each). */
 int csf__rest_auth_routes(csf_server *s);
 int csf__rest_agent_routes(csf_server *s);

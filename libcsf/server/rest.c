@@ -197,6 +197,29 @@ json_t *csf__rest_body(csf__http_exchange *x, const csf__http_request *req, cons
 	return root;
 }
 
+int csf__rest_page(csf__http_exchange *x, const csf__http_request *req, long *limit, char *key, size_t kcap,
+		   char *id, size_t icap)
+{
+	char limit_s[16], cursor[1200];
+
+	if (csf__http_request_query(req, "limit", limit_s, sizeof(limit_s))) {
+		char *end;
+
+		*limit = strtol(limit_s, &end, 10);
+		if (*end || *limit < 1 || *limit > CSF__PAGE_MAX) {
+			csf__http_respond_error(x, 400, "invalid_argument", "limit must be 1 to 1000");
+			return -1;
+		}
+	}
+	key[0] = id[0] = '\0';
+	if (csf__http_request_query(req, "cursor", cursor, sizeof(cursor)) && cursor[0] &&
+	    csf__cursor_decode(cursor, key, kcap, id, icap) != 0) {
+		csf__http_respond_error(x, 400, "invalid_argument", "cursor is not one this server gave out");
+		return -1;
+	}
+	return 0;
+}
+
 int csf__rest_register(csf_server *s)
 {
 	int rc = csf__rest_auth_routes(s);

@@ -94,32 +94,70 @@ static void token_create(csf__http_exchange *x, const csf__http_request *req, co
 	finish_json(x, 201, &j, &body);
 }
 
-/* An admin's listing of the rows `q` ($1: the caller's organization) finds,
- * each made JSON by `row`, as {"items": [...], "next_cursor": null}. */
-static void org_list(csf__http_exchange *x, const csf__http_request *req, csf_server *s, const char *q,
-		     void (*row)(csf__json *, csf__stmt *))
+/* An admin's listing, one page at a time, ordered on (key, id): newest
+ * first by created_at (an integer), or by a text key such as the username.
+ * The query takes $1 the caller's organization, $2 and $3 the cursor's key
+ * and id, $4 the rows wanted; `row` makes one JSON object of a row. */
+typedef struct admin_list {
+	const char *sql;
+	int key_col;   /* the key's column (the id is column 0) */
+	int time_key;  /* the key is created_at, newest first */
+	void (*row)(csf__json *, csf__stmt *);
+} admin_list;
+
+static void org_list(csf__http_exchange *x, const csf__http_request *req, csf_server *s, const admin_list *l)
 {
 	csf__principal who;
 	csf__buf body = CSF__BUF_INIT(16u << 20);
+	char key[600], id[64], next[1400], last_key[600] = "", last_id[64] = "";
+	long limit = 100, n = 0;
 	csf__json j;
 	csf__stmt *st;
 	int rc;
 
-	if (csf__rest_auth(s, x, req, CSF__ADMIN, &who))
+	if (csf__rest_auth(s, x, req, CSF__ADMIN, &who) ||
+	    csf__rest_page(x, req, &limit, key, sizeof(key), id, sizeof(id)))
 		return;
-	if ((rc = csf__db_stmt(s->db, &st, q)) != 0) {
+	if ((rc = csf__db_stmt(s->db, &st, l->sql)) != 0) {
 		csf__rest_fail(x, rc);
 		return;
 	}
 	csf__db_bind_text(st, 1, who.org_id);
+	if (l->time_key) {
+		char *end;
+		long long t = key[0] ? strtoll(key, &end, 10) : INT64_MAX;
+
+		if (key[0] && *end) {
+			csf__db_reset(st);
+			csf__http_respond_error(x, 400, "invalid_argument", "cursor is not one this server gave out");
+			return;
+		}
+		csf__db_bind_i64(st, 2, t);
+	} else {
+		csf__db_bind_text(st, 2, key);
+	}
+	csf__db_bind_text(st, 3, id);
+	csf__db_bind_i64(st, 4, limit + 1); /* one more tells whether there is a next page */
 	csf__json_init(&j, &body);
 	csf__json_begin_object(&j);
 	csf__json_key(&j, "items");
 	csf__json_begin_array(&j);
-	while ((rc = csf__db_step(st)) == 1)
-		row(&j, st);
+	while ((rc = csf__db_step(st)) == 1 && n < limit) {
+		l->row(&j, st);
+		if (l->time_key)
+			snprintf(last_key, sizeof(last_key), "%lld", (long long)csf__db_col_i64(st, l->key_col));
+		else
+			snprintf(last_key, sizeof(last_key), "%s", csf__db_col_text(st, l->key_col));
+		snprintf(last_id, sizeof(last_id), "%s", csf__db_col_text(st, 0));
+		n++;
+	}
+	csf__db_reset(st);
 	csf__json_end_array(&j);
-	csf__json_key(&j, "next_cursor"); csf__json_null(&j);
+	csf__json_key(&j, "next_cursor");
+	if (rc == 1 && csf__cursor_encode(next, sizeof(next), last_key, last_id) == 0)
+		csf__json_string(&j, next);
+	else
+		csf__json_null(&j);
 	csf__json_end_object(&j);
 	if (rc < 0) {
 		csf__buf_free(&body);
@@ -145,12 +183,15 @@ static void token_json(csf__json *j, csf__stmt *st)
 
 static void token_list(csf__http_exchange *x, const csf__http_request *req, const csf__http_params *p, void *payload)
 {
-	static const char *const q =
+	static const admin_list l = {
 		"SELECT id, description, created_by, created_at, expires_at, uses_left, uses, revoked_at "
-		"FROM enrollment_tokens WHERE organization_id = $1 ORDER BY created_at DESC LIMIT 500";
+		"FROM enrollment_tokens WHERE organization_id = $1 AND (created_at < $2 OR (created_at = $2 AND id < $3)) "
+		"ORDER BY created_at DESC, id DESC LIMIT $4",
+		3, 1, token_json
+	};
 
 	(void)p;
-	org_list(x, req, payload, q, token_json);
+	org_list(x, req, payload, &l);
 }
 
 /* Revoke a row of `table` in the caller's organization: 204 or 404. */
@@ -250,12 +291,15 @@ static void key_json(csf__json *j, csf__stmt *st)
 
 static void key_list(csf__http_exchange *x, const csf__http_request *req, const csf__http_params *p, void *payload)
 {
-	static const char *const q =
+	static const admin_list l = {
 		"SELECT id, name, role, created_by, created_at, last_used_at, revoked_at FROM api_keys "
-		"WHERE organization_id = $1 ORDER BY created_at DESC LIMIT 500";
+		"WHERE organization_id = $1 AND (created_at < $2 OR (created_at = $2 AND id < $3)) "
+		"ORDER BY created_at DESC, id DESC LIMIT $4",
+		4, 1, key_json
+	};
 
 	(void)p;
-	org_list(x, req, payload, q, key_json);
+	org_list(x, req, payload, &l);
 }
 
 static void key_delete(csf__http_exchange *x, const csf__http_request *req, const csf__http_params *p, void *payload)
@@ -284,11 +328,14 @@ static void user_json(csf__json *j, csf__stmt *st)
 
 static void user_list(csf__http_exchange *x, const csf__http_request *req, const csf__http_params *p, void *payload)
 {
-	static const char *const q =
-		"SELECT id, username, role, disabled, created_at FROM users WHERE organization_id = $1 ORDER BY username";
+	static const admin_list l = {
+		"SELECT id, username, role, disabled, created_at FROM users WHERE organization_id = $1 "
+		"AND (username > $2 OR (username = $2 AND id > $3)) ORDER BY username, id LIMIT $4",
+		1, 0, user_json
+	};
 
 	(void)p;
-	org_list(x, req, payload, q, user_json);
+	org_list(x, req, payload, &l);
 }
 
 static int password_ok(const char *pw, char *why, size_t cap)

@@ -71,8 +71,8 @@ static void list(csf__http_exchange *x, const csf__http_request *req, const csf_
 		"ORDER BY name, id LIMIT $8";
 	csf_server *s = payload;
 	csf__principal who;
-	char status[16], name[200], pattern[420], tag[300], tagkey[310], cursor[1200], cname[600], cid[64];
-	char limit_s[16], next[1400], last_name[600] = "", last_id[64] = "";
+	char status[16], name[200], pattern[420], tag[300], tagkey[310], cname[600], cid[64];
+	char next[1400], last_name[600] = "", last_id[64] = "";
 	const char *tagval = "";
 	long limit = 50;
 	int sqlite = csf__db_kind_of(s->db) == CSF__DB_SQLITE, rc, n = 0;
@@ -107,21 +107,8 @@ static void list(csf__http_exchange *x, const csf__http_request *req, const csf_
 		else
 			snprintf(tagkey, sizeof(tagkey), "%s", tag);
 	}
-	if (csf__http_request_query(req, "limit", limit_s, sizeof(limit_s))) {
-		char *end;
-
-		limit = strtol(limit_s, &end, 10);
-		if (*end || limit < 1 || limit > 1000) {
-			csf__http_respond_error(x, 400, "invalid_argument", "limit must be 1 to 1000");
-			return;
-		}
-	}
-	cname[0] = cid[0] = '\0';
-	if (csf__http_request_query(req, "cursor", cursor, sizeof(cursor)) && cursor[0] &&
-	    csf__cursor_decode(cursor, cname, sizeof(cname), cid, sizeof(cid)) != 0) {
-		csf__http_respond_error(x, 400, "invalid_argument", "cursor is not one this server gave out");
+	if (csf__rest_page(x, req, &limit, cname, sizeof(cname), cid, sizeof(cid)))
 		return;
-	}
 	rc = csf__db_stmt(s->db, &st, sqlite ? q_sqlite : q_postgres);
 	if (rc) {
 		csf__rest_fail(x, rc);

@@ -364,6 +364,47 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(self.srv.rest("GET", "/api/v1/auth/me", token=ops)[0], 401)
         self.assertEqual(self.srv.rest("POST", "/api/v1/auth/logout", token=self.srv.login())[0], 204)
 
+    def walk(self, path, limit):
+        """Every item of a paginated list, a page of `limit` at a time."""
+        items, cursor, pages = [], None, 0
+        while True:
+            q = "%s?limit=%d" % (path, limit) + ("&cursor=" + cursor if cursor else "")
+            status, page = self.srv.rest("GET", q, token=self.admin)
+            self.assertEqual(status, 200, page)
+            self.assertLessEqual(len(page["items"]), limit)
+            items += page["items"]
+            pages += 1
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return items, pages
+
+    def test_admin_lists_are_paginated(self):
+        made = []
+        for i in range(5):
+            status, k = self.srv.rest("POST", "/api/v1/api-keys", token=self.admin,
+                                      body={"name": "page-%d" % i, "role": "viewer"})
+            self.assertEqual(status, 201)
+            made.append(k["id"])
+            status, u = self.srv.rest("POST", "/api/v1/users", token=self.admin,
+                                      body={"username": "pager-%d" % i, "password": "long enough password", "role": "viewer"})
+            self.assertEqual(status, 201)
+            self.assertEqual(self.srv.rest("POST", "/api/v1/enrollment-tokens", token=self.admin, body={})[0], 201)
+        for path in ("/api/v1/api-keys", "/api/v1/users", "/api/v1/enrollment-tokens"):
+            whole = self.srv.rest("GET", path, token=self.admin)[1]
+            self.assertIsNone(whole["next_cursor"])
+            items, pages = self.walk(path, 2)
+            self.assertEqual([x["id"] for x in items], [x["id"] for x in whole["items"]], path)  # same order, no gaps
+            self.assertEqual(len(set(x["id"] for x in items)), len(items), path)
+            self.assertEqual(pages, (len(items) + 1) // 2, path)  # no empty last page
+            self.assertGreaterEqual(len(items), 5)
+        keys, _ = self.walk("/api/v1/api-keys", 3)
+        self.assertEqual([k["id"] for k in keys if k["id"] in made], made[::-1])  # newest first
+        users, _ = self.walk("/api/v1/users", 1)
+        self.assertEqual([u["username"] for u in users], sorted(u["username"] for u in users))
+        for bad in ("limit=0", "limit=1001", "limit=x", "cursor=zz", "cursor=" + "61" * 3):
+            status, body = self.srv.rest("GET", "/api/v1/api-keys?" + bad, token=self.admin)
+            self.assertEqual(status, 400, bad)
+
     def test_enrollment_tokens_over_rest(self):
         status, t = self.srv.rest("POST", "/api/v1/enrollment-tokens", token=self.admin,
                                   body={"ttl_seconds": 600, "uses": 3, "description": "rack 4"})
