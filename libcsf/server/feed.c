@@ -9,6 +9,10 @@
  * Events go only to clients of the agent's organization. Sending never
  * blocks: a browser that does not keep up loses events, and one that stays
  * behind for long is closed (RESOURCE_EXHAUSTED) so it reconnects fresh.
+ * A client's credentials are checked again every RECHECK_MS, and within a
+ * second of a logout, a user's change or an API key's revocation: a client
+ * whose session or key no longer holds is closed (UNAUTHENTICATED), and a
+ * changed role applies at once.
  */
 #include <string.h>
 
@@ -18,6 +22,7 @@
 
 #define FEED_METHOD "/csf.internal.Feed/Subscribe"
 #define AUTH_DEADLINE_MS 10000
+#define RECHECK_MS 30000
 #define MAX_AGENT_TOPICS 32
 #define DROPS_BEFORE_CLOSE 1000
 
@@ -25,8 +30,9 @@ typedef struct client {
 	struct client *prev, *next;
 	csf_net_call *call;
 	csf__principal who;
-	uint64_t opened_ms;
+	uint64_t opened_ms, checked_ms;
 	uint64_t dropped;
+	char token_sha256[65];
 	unsigned authed : 1, agents : 1, metrics_all : 1;
 	size_t n_agent_topics;
 	char agent_topics[MAX_AGENT_TOPICS][CSF__ID_LEN];
@@ -36,6 +42,7 @@ struct csf__feed {
 	client *clients;
 	size_t n;
 	struct event *tick;
+	int recheck;  /* every client's credentials, on the next tick */
 };
 
 size_t csf__feed_clients(const csf_server *s)
@@ -210,8 +217,9 @@ static int feed_message(csf_net_call *call, const unsigned char *data, size_t le
 
 	switch (csf__feed_parse(data, len, &m)) {
 	case CSF__FEED_AUTH:
-		if (!c->authed && csf__auth_token(s, m.token, &c->who, &why) == 0) {
+		if (!c->authed && csf__auth_token(s, m.token, &c->who, &why, c->token_sha256) == 0) {
 			c->authed = 1;
+			c->checked_ms = csf__time_mono_ms();
 			hello(c);
 			break;
 		}
@@ -263,19 +271,45 @@ static void feed_end(csf_net_call *call, int status, const char *message, void *
 	csf__free(c);
 }
 
-/* Clients that did not authenticate in time are closed. */
+void csf__feed_recheck(csf_server *s)
+{
+	if (s->feed)
+		s->feed->recheck = 1;
+}
+
+/* The client's session or API key again; it is closed when that no longer
+ * holds (a database that cannot answer keeps it open). */
+static void check_again(csf_server *s, client *c, uint64_t now)
+{
+	csf__principal who;
+	const char *why = NULL;
+	int rc = csf__auth_hash(s, c->who.is_key, c->token_sha256, &who, &why);
+
+	c->checked_ms = now;
+	if (rc == CSF_EAUTH)
+		csf_net_call_finish(c->call, CSF_NET_UNAUTHENTICATED, why ? why : "the session ended");
+	else if (!rc)
+		c->who = who;
+}
+
+/* Clients that did not authenticate in time are closed; the others'
+ * credentials are checked again when due. */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	csf_server *s = arg;
 	uint64_t now = csf__time_mono_ms();
+	int all = s->feed->recheck;
 	client *c, *next;
 
 	(void)fd;
 	(void)what;
+	s->feed->recheck = 0;
 	for (c = s->feed->clients; c; c = next) {
 		next = c->next;
 		if (!c->authed && now - c->opened_ms > AUTH_DEADLINE_MS)
 			csf_net_call_finish(c->call, CSF_NET_UNAUTHENTICATED, "no auth message in time");
+		else if (c->authed && (all || now - c->checked_ms >= RECHECK_MS))
+			check_again(s, c, now);
 	}
 }
 

@@ -162,9 +162,11 @@ typedef struct csf__principal {
 typedef enum csf__role_level { CSF__VIEWER = 1, CSF__OPERATOR = 2, CSF__ADMIN = 3 } csf__role_level;
 
 int csf__rest_register(csf_server *s);
-/* Who a session token or API key belongs to. CSF_EAUTH with `why` when it
- * is unknown, expired or revoked. */
-int csf__auth_token(csf_server *s, const char *token, csf__principal *who, const char **why);
+/* Who a session token or API key belongs to, and the token's SHA-256 (hex)
+ * in `hash`. CSF_EAUTH with `why` when it is unknown, expired or revoked. */
+int csf__auth_token(csf_server *s, const char *token, csf__principal *who, const char **why, char hash[65]);
+/* The same from the hash csf__auth_token gave, for a check made again later. */
+int csf__auth_hash(csf_server *s, int is_key, const char *hash, csf__principal *who, const char **why);
 /* Authenticate the request and check the role; answers 401/403 itself and
  * returns non-zero when the request must stop here. */
 int csf__rest_auth(csf_server *s, csf__http_exchange *x, const csf__http_request *req, csf__role_level need,
@@ -200,6 +202,10 @@ void csf__feed_agent_status(csf_server *s, const char *org_id, const char *agent
 void csf__feed_agent_metrics(csf_server *s, const char *org_id, const char *agent_id,
 			     const Csf__V1__MetricsSnapshot *m);
 size_t csf__feed_clients(const csf_server *s);
+/* A session, user or API key was ended or changed: check every feed
+ * client's credentials again within a second (closing those that no longer
+ * hold). Loop thread only. */
+void csf__feed_recheck(csf_server *s);
 
 /* What a browser sends on the feed, parsed (feed.c; fuzzed). */
 enum { CSF__FEED_INVALID, CSF__FEED_AUTH, CSF__FEED_SUBSCRIBE, CSF__FEED_UNSUBSCRIBE, CSF__FEED_PING,

@@ -91,16 +91,18 @@ static int by_key(csf_server *s, const char *hash, csf__principal *who, const ch
 	return 0;
 }
 
-int csf__auth_token(csf_server *s, const char *tok, csf__principal *who, const char **why)
+int csf__auth_hash(csf_server *s, int is_key, const char *hash, csf__principal *who, const char **why)
 {
-	char hash[65];
+	memset(who, 0, sizeof(*who));
+	return is_key ? by_key(s, hash, who, why) : by_session(s, hash, who, why);
+}
 
+int csf__auth_token(csf_server *s, const char *tok, csf__principal *who, const char **why, char hash[65])
+{
 	memset(who, 0, sizeof(*who));
 	csf__sha256_hex(tok, strlen(tok), hash);
-	if (strncmp(tok, "csfs_", 5) == 0)
-		return by_session(s, hash, who, why);
-	if (strncmp(tok, "csfk_", 5) == 0)
-		return by_key(s, hash, who, why);
+	if (strncmp(tok, "csfs_", 5) == 0 || strncmp(tok, "csfk_", 5) == 0)
+		return csf__auth_hash(s, tok[3] == 'k', hash, who, why);
 	*why = "the token is neither a session token nor an API key";
 	return CSF_EAUTH;
 }
@@ -110,12 +112,13 @@ int csf__rest_auth(csf_server *s, csf__http_exchange *x, const csf__http_request
 {
 	const char *h = csf__http_request_header(req, "authorization");
 	const char *why = "an Authorization: Bearer token is needed";
+	char hash[65];
 	int rc = CSF_EAUTH;
 
 	__atomic_add_fetch(&s->stats.http_requests, 1, __ATOMIC_RELAXED);
 	memset(who, 0, sizeof(*who));
 	if (h && strncmp(h, "Bearer ", 7) == 0)
-		rc = csf__auth_token(s, h + 7, who, &why);
+		rc = csf__auth_token(s, h + 7, who, &why, hash);
 	if (rc == CSF_EAUTH)
 		return deny(x, 401, "unauthenticated", why);
 	if (rc)

@@ -211,10 +211,12 @@ static void revoke(csf_server *s, csf__http_exchange *x, const csf__principal *w
 		rc = csf__error_set(CSF_ENOTFOUND, "not found");
 	if (!rc)
 		rc = csf__server_audit(s->db, who->org_id, who->name, action, id, NULL);
-	if (rc)
+	if (rc) {
 		csf__rest_fail(x, rc);
-	else
-		csf__http_respond(x, 204, NULL, NULL, 0);
+		return;
+	}
+	csf__feed_recheck(s);
+	csf__http_respond(x, 204, NULL, NULL, 0);
 }
 
 static void token_delete(csf__http_exchange *x, const csf__http_request *req, const csf__http_params *p, void *payload)
@@ -480,6 +482,8 @@ static void user_patch(csf__http_exchange *x, const csf__http_request *req, cons
 		rc = csf__server_audit(s->db, who.org_id, who.name, "user.update", id, NULL);
 	if (!rc)
 		rc = csf__db_commit(s->db);
+	if (!rc)
+		csf__feed_recheck(s); /* disabled, or a new role or password */
 	json_decref(in);
 	if (!rc && !(rc = csf__db_stmt(s->db, &st, q_get))) {
 		csf__db_bind_text(st, 1, who.org_id);
@@ -522,10 +526,12 @@ static void user_delete(csf__http_exchange *x, const csf__http_request *req, con
 		rc = csf__error_set(CSF_ENOTFOUND, "no such user");
 	if (!rc)
 		rc = csf__server_audit(s->db, who.org_id, who.name, "user.delete", id, NULL);
-	if (rc)
+	if (rc) {
 		csf__rest_fail(x, rc);
-	else
-		csf__http_respond(x, 204, NULL, NULL, 0);
+		return;
+	}
+	csf__feed_recheck(s);
+	csf__http_respond(x, 204, NULL, NULL, 0);
 }
 
 int csf__rest_admin_routes(csf_server *s)

@@ -150,10 +150,12 @@ static void logout(csf__http_exchange *x, const csf__http_request *req, const cs
 		csf__db_bind_text(st, 1, hash);
 		rc = csf__db_run(st);
 	}
-	if (rc)
+	if (rc) {
 		csf__rest_fail(x, rc);
-	else
-		csf__http_respond(x, 204, NULL, NULL, 0);
+		return;
+	}
+	csf__feed_recheck(s);
+	csf__http_respond(x, 204, NULL, NULL, 0);
 }
 
 static void me(csf__http_exchange *x, const csf__http_request *req, const csf__http_params *p, void *payload)

@@ -488,6 +488,42 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(asyncio.run(attempt("http://evil.example", self.admin)), 4007)
         self.assertEqual(asyncio.run(attempt("http://127.0.0.1:%d" % self.srv.http_port, "csfs_nope")), 4016)
 
+    def test_live_feed_ends_with_its_credentials(self):
+        url = "ws://127.0.0.1:%d/api/v1/ws" % self.srv.http_port
+        origin = "http://127.0.0.1:%d" % self.srv.http_port
+        status, key = self.srv.rest("POST", "/api/v1/api-keys", token=self.admin, body={"name": "feed", "role": "viewer"})
+        self.assertEqual(status, 201)
+        status, u = self.srv.rest("POST", "/api/v1/users", token=self.admin,
+                                  body={"username": "watcher", "password": "watch it all day", "role": "viewer"})
+        self.assertEqual(status, 201)
+
+        async def feed(token, end):
+            async with websockets.connect(url, subprotocols=["csf.feed.v1"], origin=origin) as ws:
+                await ws.send(json.dumps({"type": "auth", "token": token}))
+                self.assertEqual(json.loads(await ws.recv())["type"], "hello")
+                await ws.send(json.dumps({"type": "ping"}))
+                self.assertEqual(json.loads(await ws.recv())["type"], "pong")
+                await asyncio.get_running_loop().run_in_executor(None, end)
+                t0 = time.monotonic()
+                try:
+                    while True:  # closed within the next tick (a second), not at the 30 s recheck
+                        await asyncio.wait_for(ws.recv(), 5)
+                except websockets.ConnectionClosed:
+                    pass
+                return ws.close_code, time.monotonic() - t0
+
+        session = self.srv.login()
+        cases = [
+            (session, lambda: self.srv.rest("POST", "/api/v1/auth/logout", token=session)),
+            (key["key"], lambda: self.srv.rest("DELETE", "/api/v1/api-keys/" + key["id"], token=self.admin)),
+            (self.srv.login("watcher", "watch it all day"),
+             lambda: self.srv.rest("PATCH", "/api/v1/users/" + u["id"], token=self.admin, body={"disabled": True})),
+        ]
+        for token, end in cases:
+            code, took = asyncio.run(feed(token, end))
+            self.assertEqual(code, 4016)
+            self.assertLess(took, 4)
+
 
 def stream_losslessly(agent, total, disrupt, after_break=lambda: None, pace=0.0):
     """Send seqs 1..total as a real agent does: keep every message until it is
