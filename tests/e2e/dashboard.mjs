@@ -2,26 +2,16 @@
 // playwright-core, against the csf-server that script started. Each step
 // saves a screenshot of its page in CSF_ARTIFACTS; every page is checked for
 // a title, labelled form fields and a clean console.
-import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
+import { launch, login as loginAt } from './browser.mjs';
 
 const env = process.env;
-const { chromium } = createRequire(join(env.CSF_WEB_SRC, 'package.json'))('playwright-core');
 const base = env.CSF_URL;
 const agentId = env.CSF_AGENT_ID;
 const stdin = createInterface({ input: process.stdin });
 const replies = stdin[Symbol.asyncIterator]();
-
-// PLATFORM-NOTES.md: without the background-networking flags chromium keeps
-// dialing hosts this machine's closed network refuses. playwright makes the
-// fresh, empty profile directory itself.
-const browser = await chromium.launch({
-	executablePath: env.CSF_CHROMIUM,
-	headless: true,
-	args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-		'--disable-component-update', '--disable-sync']
-});
+const browser = await launch(env.CSF_WEB_SRC, env.CSF_CHROMIUM);
 const problems = [];
 let shot = 0;
 let current = null; // the page a failing step leaves a screenshot of
@@ -64,12 +54,8 @@ function nav(page, name) {
 	return page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
 }
 
-async function login(page, user, password) {
-	await page.goto(base + '/');
-	await page.waitForURL('**/login');
-	await page.getByLabel('Username').fill(user);
-	await page.getByLabel('Password').fill(password);
-	await page.getByRole('button', { name: 'Log in' }).click();
+function login(page, user, password) {
+	return loginAt(page, base, user, password);
 }
 
 let failed = false;
