@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyEvent, defaultQuery, select } from '../src/lib/agents';
+import { applyEvents, defaultQuery, select } from '../src/lib/agents';
 import type { Agent } from '../src/lib/types';
 
 function agent(i: number, over: Partial<Agent> = {}): Agent {
@@ -55,30 +55,45 @@ describe('select', () => {
 	});
 });
 
-describe('applyEvent', () => {
+describe('applyEvents', () => {
 	const list = [agent(1), agent(2)];
+	const sample = (id: string, t: number) => ({
+		type: 'metrics' as const, id, t, cpu_percent: 1, memory_used: 1, memory_total: 2,
+		disk_used: 1, disk_total: 2, network_rx_rate: 0, network_tx_rate: 0, load1: 0
+	});
 
 	it('turns an agent offline and keeps the newest heartbeat', () => {
-		const r = applyEvent(list, { type: 'agent', id: list[0].id, status: 'offline', t: 5 });
+		const r = applyEvents(list, [{ type: 'agent', id: list[0].id, status: 'offline', t: 5 }]);
 		expect(r.list[0].status).toBe('offline');
 		expect(r.list[0].last_heartbeat).toBe(list[0].last_heartbeat);
 		expect(list[0].status).toBe('online'); // the old array is left as it was
 	});
 
-	it('a sample means online', () => {
-		const off = applyEvent(list, { type: 'agent', id: list[1].id, status: 'offline', t: 5 }).list;
-		const r = applyEvent(off, {
-			type: 'metrics', id: list[1].id, t: 9_000_000, cpu_percent: 1, memory_used: 1, memory_total: 2,
-			disk_used: 1, disk_total: 2, network_rx_rate: 0, network_tx_rate: 0, load1: 0
-		});
-		expect(r.list[1].status).toBe('online');
-		expect(r.list[1].last_heartbeat).toBe(9_000_000);
+	it('applies a batch in order: offline, then a sample means online again', () => {
+		const id = list[1].id;
+		const r = applyEvents(list, [{ type: 'agent', id, status: 'offline', t: 5 }, sample(id, 9_000_000)]);
+		expect(r.list[1]).toMatchObject({ status: 'online', last_heartbeat: 9_000_000 });
+		const back = applyEvents(list, [sample(id, 9_000_000), { type: 'agent', id, status: 'offline', t: 9_000_001 }]);
+		expect(back.list[1].status).toBe('offline');
 	});
 
-	it('drops revoked agents and reports unknown ones', () => {
-		expect(applyEvent(list, { type: 'agent', id: list[0].id, status: 'revoked', t: 1 }).list).toHaveLength(1);
-		const r = applyEvent(list, { type: 'agent', id: 'f'.repeat(32), status: 'online', t: 1 });
-		expect(r.unknown).toBe('f'.repeat(32));
-		expect(r.list).toBe(list);
+	it('drops revoked agents and reports unknown ones once', () => {
+		expect(applyEvents(list, [{ type: 'agent', id: list[0].id, status: 'revoked', t: 1 }]).list).toHaveLength(1);
+		const f = 'f'.repeat(32);
+		const r = applyEvents(list, [
+			{ type: 'agent', id: f, status: 'online', t: 1 },
+			{ type: 'agent', id: f, status: 'offline', t: 2 },
+			sample('e'.repeat(32), 3)
+		]);
+		expect(r.unknown).toEqual([f]);
+		expect(r.list).toBe(list); // nothing it holds changed: same array, no re-render
+		const gone = applyEvents(list, [{ type: 'agent', id: f, status: 'online', t: 1 }, { type: 'agent', id: f, status: 'revoked', t: 2 }]);
+		expect(gone.unknown).toEqual([]);
+	});
+
+	it('a batch of 1,000 samples over 1,000 agents', () => {
+		const r = applyEvents(fleet, fleet.map((a, i) => sample(a.id, 2_000_000 + i)));
+		expect(r.list.every((a) => a.status === 'online')).toBe(true);
+		expect(r.list[999].last_heartbeat).toBe(2_000_999);
 	});
 });
