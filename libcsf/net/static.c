@@ -7,8 +7,8 @@
  * Answers carry an ETag (304 on If-None-Match), a content type by
  * extension, nosniff, and for HTML a strict Content-Security-Policy. A
  * precompressed sibling (FILE.br, FILE.gz, written by the dashboard's
- * build) is sent instead of FILE when Accept-Encoding allows it, with
- * Content-Encoding and Vary: Accept-Encoding.
+ * build) is sent instead of FILE when Accept-Encoding allows it and it is
+ * not older than FILE, with Content-Encoding and Vary: Accept-Encoding.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -128,10 +128,18 @@ static int open_file(const char *root, const char *rel, struct stat *st, char *u
 	return fd;
 }
 
+/* Whether a is older than b: a sibling older than its FILE is stale (FILE
+ * was replaced without rebuilding it) and must not be sent for it. */
+static int older(const struct stat *a, const struct stat *b)
+{
+	return a->st_mtim.tv_sec < b->st_mtim.tv_sec ||
+	       (a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec < b->st_mtim.tv_nsec);
+}
+
 /*
  * Swap *fd for FILE.br or FILE.gz when the client takes that coding and the
- * sibling is a regular file; the coding's name, or NULL (identity). Brotli
- * first: it is the smaller of the two.
+ * sibling is a regular file no older than FILE; the coding's name, or NULL
+ * (identity). Brotli first: it is the smaller of the two.
  */
 static const char *pick_encoding(const csf__http_request *req, const char *file, int *fd, struct stat *st)
 {
@@ -153,7 +161,7 @@ static const char *pick_encoding(const csf__http_request *req, const char *file,
 		vfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (vfd < 0)
 			continue;
-		if (fstat(vfd, &vst) == 0 && S_ISREG(vst.st_mode)) {
+		if (fstat(vfd, &vst) == 0 && S_ISREG(vst.st_mode) && !older(&vst, st)) {
 			close(*fd);
 			*fd = vfd;
 			*st = vst;

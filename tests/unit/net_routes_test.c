@@ -4,6 +4,7 @@
  * on this one.
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -146,7 +147,7 @@ struct results {
 	char missing_file[1024], symlink_file[1024], post_file[1024], api_miss[1024];
 	/* precompressed variants */
 	char gz[1024], br[1024], br_refused[1024], identity[1024], gz_head[1024], gz_revalidated[1024];
-	char kit_asset[1024];
+	char kit_asset[1024], stale[1024];
 	char ws_hello[256], ws_echo[256];
 	int ws_first_opcode;
 	char ws_refused[1024];
@@ -236,6 +237,11 @@ static void make_www(void)
 	snprintf(path, sizeof(path), "%s/_app/immutable", www);
 	mkdir(path, 0755);
 	put_file("/_app/immutable/bundle.abc.js", "start();");
+	/* a sibling older than its file: the file was replaced, the .gz was not */
+	put_file("/assets/old.js", "fresh();");
+	put_file("/assets/old.js.gz", "STALE-GZIP");
+	snprintf(path, sizeof(path), "%s/assets/old.js.gz", www);
+	assert_int_equal(utimensat(AT_FDCWD, path, (const struct timespec[2]){ { 1000, 0 }, { 1000, 0 } }, 0), 0);
 	put_file("/.secret", "do not serve");
 	snprintf(path, sizeof(path), "%s/link.txt", www);
 	assert_int_equal(symlink("/etc/hostname", path), 0);
@@ -244,7 +250,7 @@ static void make_www(void)
 static void remove_www(void)
 {
 	static const char *const rel[] = { "/index.html", "/assets/app.js", "/assets/app.js.gz", "/assets/app.js.br",
-					   "/.secret", "/link.txt", "/assets", "/_app/immutable/bundle.abc.js",
+					   "/assets/old.js", "/assets/old.js.gz", "/.secret", "/link.txt", "/assets", "/_app/immutable/bundle.abc.js",
 					   "/_app/immutable", "/_app", "" };
 	char path[256];
 	size_t i;
@@ -276,6 +282,7 @@ static void encoding_client(void)
 		 etag);
 	copy(res.gz_revalidated, sizeof(res.gz_revalidated), exchange(req, 1));
 	copy(res.kit_asset, sizeof(res.kit_asset), exchange(GET("/_app/immutable/bundle.abc.js", ""), 1));
+	copy(res.stale, sizeof(res.stale), exchange(GET("/assets/old.js", "Accept-Encoding: gzip\r\n"), 1));
 }
 
 static void static_client(void)
@@ -508,6 +515,9 @@ static void test_static_precompressed_variants(void **state)
 	assert_non_null(strstr(res.gz_head, "Content-Encoding: gzip\r\n"));
 	assert_non_null(strstr(res.gz_revalidated, "HTTP/1.1 304"));
 	assert_null(strstr(res.gz_revalidated, "GZIP-BYTES"));
+	/* a stale sibling is never sent */
+	assert_null(strstr(res.stale, "Content-Encoding"));
+	assert_non_null(strstr(res.stale, "fresh();"));
 	/* SvelteKit's hashed output is immutable too */
 	assert_non_null(strstr(res.kit_asset, "Cache-Control: public, max-age=31536000, immutable"));
 	assert_non_null(strstr(res.kit_asset, "start();"));
