@@ -114,6 +114,11 @@ try {
 		await page.getByRole('button', { name: '1 hour' }).click();
 		await page.getByText(/\d+ points from/).waitFor();
 		await page.getByRole('button', { name: 'Last 15 min (live)' }).click();
+		// the charts draw again in the other theme's colours (errors would show on the console)
+		await page.getByLabel('Theme').selectOption('dark');
+		await check(page, 'agent-detail-dark', env.CSF_AGENT_NAME);
+		await page.getByLabel('Theme').selectOption('auto');
+		await page.locator('[aria-label^="CPU chart"] canvas').waitFor();
 		await check(page, 'agent-detail', env.CSF_AGENT_NAME);
 	});
 

@@ -8,6 +8,7 @@ stdout, answered "ok" on its stdin).
 Usage: dashboard_test.py BIN_DIR WEB_ROOT WEB_SRC ARTIFACTS_DIR
 """
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -60,7 +61,8 @@ def main():
         print("dashboard_test: %s is missing: scripts/setup.sh test installs it (apt: chromium)" % CHROMIUM,
               file=sys.stderr)
         return 1
-    os.makedirs(artifacts, exist_ok=True)
+    shutil.rmtree(artifacts, ignore_errors=True)  # only this run's screenshots
+    os.makedirs(artifacts)
     Env(bin_dir)  # grpcio stubs from our .proto
     from csf.v1 import agent_pb2 as pb, agent_pb2_grpc as rpc
 
