@@ -10,6 +10,12 @@ scripts/setup.sh build
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCSF_WERROR=ON >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 
+# The dashboard, when this build made it (CSF_BUILD_WEB, on where npm is).
+web=$PWD/build/server/web/web
+if [ -z "${CSF_WEB_ROOT:-}" ] && [ -f "$web/index.html" ]; then
+  export CSF_WEB_ROOT=$web
+fi
+
 export CSF_DATA_DIR=${CSF_DATA_DIR:-$PWD/csf-data}
 export CSF_HTTP_LISTEN=${CSF_HTTP_LISTEN:-127.0.0.1:8080}
 export CSF_AGENT_LISTEN=${CSF_AGENT_LISTEN:-0.0.0.0:7443}
@@ -28,7 +34,11 @@ port=$(sed -n 's/.*serving: http on port \([0-9]*\),.*/\1/p' "$log" | head -n1)
 [ -n "$port" ] || { echo "run: csf-server did not start in time" >&2; exit 1; }
 
 echo
-echo "csf-server is running: http://127.0.0.1:${port}/  (REST API under /api/v1, health at /healthz)"
+if [ -n "${CSF_WEB_ROOT:-}" ]; then
+  echo "csf-server is running: dashboard at http://127.0.0.1:${port}/  (REST API under /api/v1, health at /healthz)"
+else
+  echo "csf-server is running: http://127.0.0.1:${port}/  (REST API under /api/v1, health at /healthz; no dashboard: build with npm)"
+fi
 if [ -f "$CSF_DATA_DIR/initial-admin-password" ]; then
   echo "admin login: admin / $(cat "$CSF_DATA_DIR/initial-admin-password")"
 else

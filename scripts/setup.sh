@@ -11,7 +11,8 @@ build_pkgs=(build-essential cmake pkg-config libssl-dev libevent-dev libnghttp2-
 test_pkgs=(clang libclang-rt-14-dev llvm g++ libcmocka-dev python3 python3-psutil
            e2fsprogs mount util-linux binutils
            python3-grpcio python3-grpc-tools python3-protobuf python3-websockets python3-cryptography python3-prometheus-client
-           golang-go golang-google-grpc-dev golang-google-protobuf-dev postgresql)
+           golang-go golang-google-grpc-dev golang-google-protobuf-dev postgresql
+           chromium)
 bench_pkgs=(libstatgrab-dev python3-psutil valgrind)
 
 case "$profile" in
@@ -36,4 +37,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The dashboard's npm dependencies (server/web), for its build and tests;
+# npm ci runs only when node_modules is missing.
+web=$(cd "$(dirname "$0")/../server/web" && pwd)
+if [ "$profile" = test ] && [ ! -d "$web/node_modules" ]; then
+  if ! command -v npm >/dev/null; then
+    echo "setup: the dashboard needs Node.js 20 and npm (or configure with -DCSF_BUILD_WEB=OFF)" >&2
+    exit 1
+  fi
+  echo "setup: npm ci in server/web"
+  (cd "$web" && npm ci --no-audit --no-fund --prefer-offline >/dev/null)
 fi

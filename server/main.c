@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <csf/csf.h>
 
@@ -41,7 +42,7 @@ static const option_def server_options[] = {
 	{ "retention-raw", "keep raw metrics, e.g. 7d [7d]", 0 },
 	{ "retention-1m", "keep 1-minute rollups [90d]", 0 },
 	{ "retention-1h", "keep 1-hour rollups [730d]", 0 },
-	{ "web-root", "the dashboard's built files", 0 },
+	{ "web-root", "the dashboard's built files [" CSF_DEFAULT_WEB_ROOT " if installed]", 0 },
 	{ "allowed-origins", "other origins allowed to open the live feed, comma-separated", 0 },
 	{ "log-format", "text or json [text]", 0 },
 	{ "log-level", "error, warn, info, debug [info]", 0 },
@@ -237,6 +238,9 @@ static int to_options(const settings *st, csf_server_options *o, const char ***n
 	o->agent_listen = opt(st, "agent-listen");
 	o->insecure_dev = truthy(opt(st, "insecure-dev"));
 	o->web_root = opt(st, "web-root");
+	/* the dashboard installed with csf-server (CSF_BUILD_WEB) */
+	if (!o->web_root && access(CSF_DEFAULT_WEB_ROOT "/index.html", R_OK) == 0)
+		o->web_root = CSF_DEFAULT_WEB_ROOT;
 	o->allowed_origins = opt(st, "allowed-origins");
 	o->admin_password = getenv("CSF_ADMIN_PASSWORD");
 	for (i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {

@@ -38,6 +38,12 @@ typedef struct csf__http_request {
 
 /* The value of a header (case-insensitive name), or NULL. */
 const char *csf__http_request_header(const csf__http_request *req, const char *name);
+/*
+ * Whether an Accept-Encoding value allows `coding` ("gzip", "br"): named
+ * with a non-zero q, or not named and "*" allowed. NULL (no header): 0, so
+ * a client that says nothing gets the identity coding.
+ */
+int csf__http_accepts_encoding(const char *value, const char *coding);
 /* The value of a query parameter, percent-decoded into `buf`; NULL if absent
  * or longer than the buffer. */
 const char *csf__http_request_query(const csf__http_request *req, const char *name, char *buf, size_t cap);

@@ -5,7 +5,10 @@
  * means its index.html. A single-page app's client-side routes (paths
  * outside /api/ whose last segment has no '.') fall back to /index.html.
  * Answers carry an ETag (304 on If-None-Match), a content type by
- * extension, nosniff, and for HTML a strict Content-Security-Policy.
+ * extension, nosniff, and for HTML a strict Content-Security-Policy. A
+ * precompressed sibling (FILE.br, FILE.gz, written by the dashboard's
+ * build) is sent instead of FILE when Accept-Encoding allows it and it is
+ * not older than FILE, with Content-Encoding and Vary: Accept-Encoding.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -125,6 +128,50 @@ static int open_file(const char *root, const char *rel, struct stat *st, char *u
 	return fd;
 }
 
+/* Whether a is older than b: a sibling older than its FILE is stale (FILE
+ * was replaced without rebuilding it) and must not be sent for it. */
+static int older(const struct stat *a, const struct stat *b)
+{
+	return a->st_mtim.tv_sec < b->st_mtim.tv_sec ||
+	       (a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec < b->st_mtim.tv_nsec);
+}
+
+/*
+ * Swap *fd for FILE.br or FILE.gz when the client takes that coding and the
+ * sibling is a regular file no older than FILE; the coding's name, or NULL
+ * (identity). Brotli first: it is the smaller of the two.
+ */
+static const char *pick_encoding(const csf__http_request *req, const char *file, int *fd, struct stat *st)
+{
+	static const struct {
+		const char *coding, *suffix;
+	} variants[] = { { "br", ".br" }, { "gzip", ".gz" } };
+	const char *ae = csf__http_request_header(req, "accept-encoding");
+	char path[4096 + 4];
+	size_t i;
+
+	for (i = 0; ae && i < CSF__ARRAY_SIZE(variants); i++) {
+		struct stat vst;
+		int vfd;
+
+		if (!csf__http_accepts_encoding(ae, variants[i].coding))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s%s", file, variants[i].suffix) >= sizeof(path))
+			return NULL;
+		vfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (vfd < 0)
+			continue;
+		if (fstat(vfd, &vst) == 0 && S_ISREG(vst.st_mode) && !older(&vst, st)) {
+			close(*fd);
+			*fd = vfd;
+			*st = vst;
+			return variants[i].coding;
+		}
+		close(vfd);
+	}
+	return NULL;
+}
+
 static int read_all(int fd, char *buf, size_t n)
 {
 	size_t got = 0;
@@ -142,22 +189,25 @@ static int read_all(int fd, char *buf, size_t n)
 }
 
 static int answer(csf__http_exchange *x, const csf__http_request *req, int fd, const struct stat *st,
-		  const char *file)
+		  const char *file, const char *coding)
 {
 	const char *inm = csf__http_request_header(req, "if-none-match");
 	int html = strcmp(type_of(file), types[0].type) == 0;
 	int head = strcmp(req->method, "HEAD") == 0;
-	/* hashed build output under /assets/ never changes under its name */
-	int immutable = strncmp(req->path, "/assets/", 8) == 0;
-	char etag[64], length[32];
-	const char *h[20];
+	/* hashed build output never changes under its name (SvelteKit: /_app/immutable/) */
+	int immutable = strncmp(req->path, "/assets/", 8) == 0 || strncmp(req->path, "/_app/immutable/", 16) == 0;
+	char etag[72], length[32];
+	const char *h[24];
 	size_t k = 0, n = (size_t)st->st_size;
 	char *body = NULL;
 	int rc;
 
-	snprintf(etag, sizeof(etag), "\"%" PRIx64 "-%" PRIx64 "\"", (uint64_t)st->st_size,
-		 (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec);
+	/* each coding is its own representation, with its own validator */
+	snprintf(etag, sizeof(etag), "\"%" PRIx64 "-%" PRIx64 "%s%s\"", (uint64_t)st->st_size,
+		 (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec, coding ? "-" : "",
+		 coding ? coding : "");
 	h[k++] = "ETag", h[k++] = etag;
+	h[k++] = "Vary", h[k++] = "Accept-Encoding";
 	h[k++] = "Cache-Control", h[k++] = immutable ? "public, max-age=31536000, immutable" : "no-cache";
 	h[k++] = "X-Content-Type-Options", h[k++] = "nosniff";
 	if (inm && strstr(inm, etag)) {
@@ -165,6 +215,8 @@ static int answer(csf__http_exchange *x, const csf__http_request *req, int fd, c
 		return csf__http_respond(x, 304, h, NULL, 0);
 	}
 	h[k++] = "Content-Type", h[k++] = type_of(file);
+	if (coding)
+		h[k++] = "Content-Encoding", h[k++] = coding;
 	if (html) {
 		h[k++] = "Content-Security-Policy", h[k++] = HTML_CSP;
 		h[k++] = "Referrer-Policy", h[k++] = "no-referrer";
@@ -194,6 +246,7 @@ int csf__static_serve(const csf_net_server *s, csf__http_exchange *x, const csf_
 {
 	char file[4096];
 	struct stat st;
+	const char *coding;
 	int fd = -1;
 
 	if (!s->static_root || (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0))
@@ -204,7 +257,8 @@ int csf__static_serve(const csf_net_server *s, csf__http_exchange *x, const csf_
 		fd = open_file(s->static_root, "/index.html", &st, file, sizeof(file));
 	if (fd < 0)
 		return 0;
-	answer(x, req, fd, &st, file);
+	coding = pick_encoding(req, file, &fd, &st);
+	answer(x, req, fd, &st, file, coding);
 	close(fd);
 	return 1;
 }

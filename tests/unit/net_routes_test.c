@@ -4,6 +4,7 @@
  * on this one.
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -144,6 +145,9 @@ struct results {
 	/* static files */
 	char index[2048], root[2048], asset[2048], head[2048], revalidated[1024], spa[2048], dotfile[1024];
 	char missing_file[1024], symlink_file[1024], post_file[1024], api_miss[1024];
+	/* precompressed variants */
+	char gz[1024], br[1024], br_refused[1024], identity[1024], gz_head[1024], gz_revalidated[1024];
+	char kit_asset[1024], stale[1024];
 	char ws_hello[256], ws_echo[256];
 	int ws_first_opcode;
 	char ws_refused[1024];
@@ -225,6 +229,19 @@ static void make_www(void)
 	mkdir(path, 0755);
 	put_file("/index.html", "<!doctype html><title>csf</title>");
 	put_file("/assets/app.js", "console.log(42);");
+	/* stand-ins for the compressed bytes: the server sends them as they are */
+	put_file("/assets/app.js.gz", "GZIP-BYTES");
+	put_file("/assets/app.js.br", "BROTLI-BYTES!");
+	snprintf(path, sizeof(path), "%s/_app", www);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/_app/immutable", www);
+	mkdir(path, 0755);
+	put_file("/_app/immutable/bundle.abc.js", "start();");
+	/* a sibling older than its file: the file was replaced, the .gz was not */
+	put_file("/assets/old.js", "fresh();");
+	put_file("/assets/old.js.gz", "STALE-GZIP");
+	snprintf(path, sizeof(path), "%s/assets/old.js.gz", www);
+	assert_int_equal(utimensat(AT_FDCWD, path, (const struct timespec[2]){ { 1000, 0 }, { 1000, 0 } }, 0), 0);
 	put_file("/.secret", "do not serve");
 	snprintf(path, sizeof(path), "%s/link.txt", www);
 	assert_int_equal(symlink("/etc/hostname", path), 0);
@@ -232,7 +249,9 @@ static void make_www(void)
 
 static void remove_www(void)
 {
-	static const char *const rel[] = { "/index.html", "/assets/app.js", "/.secret", "/link.txt", "/assets", "" };
+	static const char *const rel[] = { "/index.html", "/assets/app.js", "/assets/app.js.gz", "/assets/app.js.br",
+					   "/assets/old.js", "/assets/old.js.gz", "/.secret", "/link.txt", "/assets", "/_app/immutable/bundle.abc.js",
+					   "/_app/immutable", "/_app", "" };
 	char path[256];
 	size_t i;
 
@@ -243,6 +262,28 @@ static void remove_www(void)
 }
 
 #define GET(path, extra) "GET " path " HTTP/1.1\r\nHost: x\r\n" extra "\r\n"
+
+static void encoding_client(void)
+{
+	char req[512], etag[80] = "";
+	const char *e;
+
+	copy(res.gz, sizeof(res.gz), exchange(GET("/assets/app.js", "Accept-Encoding: gzip, deflate\r\n"), 1));
+	copy(res.br, sizeof(res.br), exchange(GET("/assets/app.js", "Accept-Encoding: gzip, deflate, br\r\n"), 1));
+	copy(res.br_refused, sizeof(res.br_refused),
+	     exchange(GET("/assets/app.js", "Accept-Encoding: br;q=0, *;q=0.5\r\n"), 1));
+	copy(res.identity, sizeof(res.identity), exchange(GET("/assets/app.js", "Accept-Encoding: identity\r\n"), 1));
+	copy(res.gz_head, sizeof(res.gz_head),
+	     exchange("HEAD /assets/app.js HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n", 1));
+	e = strstr(res.gz, "ETag: ");
+	if (e)
+		sscanf(e + 6, "%79[^\r]", etag);
+	snprintf(req, sizeof(req), "GET /assets/app.js HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nIf-None-Match: %s\r\n\r\n",
+		 etag);
+	copy(res.gz_revalidated, sizeof(res.gz_revalidated), exchange(req, 1));
+	copy(res.kit_asset, sizeof(res.kit_asset), exchange(GET("/_app/immutable/bundle.abc.js", ""), 1));
+	copy(res.stale, sizeof(res.stale), exchange(GET("/assets/old.js", "Accept-Encoding: gzip\r\n"), 1));
+}
 
 static void static_client(void)
 {
@@ -265,6 +306,7 @@ static void static_client(void)
 	copy(res.post_file, sizeof(res.post_file),
 	     exchange("POST /index.html HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 1));
 	copy(res.api_miss, sizeof(res.api_miss), exchange(GET("/api/v1/unknown", ""), 1));
+	encoding_client();
 }
 
 static void *client(void *arg)
@@ -449,6 +491,59 @@ static void test_static_spa_fallback_and_refusals(void **state)
 	assert_non_null(strstr(res.api_miss, "\"code\":\"not_found\""));
 }
 
+static void test_static_precompressed_variants(void **state)
+{
+	(void)state;
+	/* gzip taken: the .gz sibling, marked, and a validator of its own */
+	assert_non_null(strstr(res.gz, "HTTP/1.1 200"));
+	assert_non_null(strstr(res.gz, "Content-Encoding: gzip\r\n"));
+	assert_non_null(strstr(res.gz, "Content-Type: text/javascript"));
+	assert_non_null(strstr(res.gz, "Vary: Accept-Encoding\r\n"));
+	assert_non_null(strstr(res.gz, "-gzip\"\r\n"));
+	assert_non_null(strstr(res.gz, "\r\n\r\nGZIP-BYTES"));
+	/* brotli preferred when both are allowed; refused with q=0, "*" gives gzip */
+	assert_non_null(strstr(res.br, "Content-Encoding: br\r\n"));
+	assert_non_null(strstr(res.br, "\r\n\r\nBROTLI-BYTES!"));
+	assert_non_null(strstr(res.br_refused, "Content-Encoding: gzip\r\n"));
+	/* identity only, or no header at all (test_static_files): the file itself, still Vary */
+	assert_null(strstr(res.identity, "Content-Encoding"));
+	assert_non_null(strstr(res.identity, "Vary: Accept-Encoding\r\n"));
+	assert_non_null(strstr(res.identity, "console.log(42);"));
+	assert_null(strstr(res.asset, "Content-Encoding"));
+	/* HEAD: the compressed length; If-None-Match with the gzip validator: 304 */
+	assert_non_null(strstr(res.gz_head, "Content-Length: 10\r\n"));
+	assert_non_null(strstr(res.gz_head, "Content-Encoding: gzip\r\n"));
+	assert_non_null(strstr(res.gz_revalidated, "HTTP/1.1 304"));
+	assert_null(strstr(res.gz_revalidated, "GZIP-BYTES"));
+	/* a stale sibling is never sent */
+	assert_null(strstr(res.stale, "Content-Encoding"));
+	assert_non_null(strstr(res.stale, "fresh();"));
+	/* SvelteKit's hashed output is immutable too */
+	assert_non_null(strstr(res.kit_asset, "Cache-Control: public, max-age=31536000, immutable"));
+	assert_non_null(strstr(res.kit_asset, "start();"));
+}
+
+static void test_accept_encoding_parsing(void **state)
+{
+	(void)state;
+	assert_false(csf__http_accepts_encoding(NULL, "gzip"));
+	assert_false(csf__http_accepts_encoding("", "gzip"));
+	assert_true(csf__http_accepts_encoding("gzip", "gzip"));
+	assert_true(csf__http_accepts_encoding("GZip", "gzip"));
+	assert_true(csf__http_accepts_encoding(" deflate , gzip ;q=0.8", "gzip"));
+	assert_false(csf__http_accepts_encoding("gzipx, xgzip", "gzip"));
+	assert_false(csf__http_accepts_encoding("gzip;q=0", "gzip"));
+	assert_false(csf__http_accepts_encoding("gzip; q=0.000", "gzip"));
+	assert_true(csf__http_accepts_encoding("gzip;q=0.001", "gzip"));
+	assert_true(csf__http_accepts_encoding("*", "br"));
+	assert_false(csf__http_accepts_encoding("*;q=0", "br"));
+	/* a named coding overrides "*" either way */
+	assert_false(csf__http_accepts_encoding("*, br;q=0", "br"));
+	assert_true(csf__http_accepts_encoding("*;q=0, br", "br"));
+	assert_false(csf__http_accepts_encoding("identity", "br"));
+	assert_false(csf__http_accepts_encoding(",,;,", "br"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -465,6 +560,8 @@ int main(void)
 		cmocka_unit_test(test_feed_is_not_a_grpc_method),
 		cmocka_unit_test(test_static_files),
 		cmocka_unit_test(test_static_spa_fallback_and_refusals),
+		cmocka_unit_test(test_static_precompressed_variants),
+		cmocka_unit_test(test_accept_encoding_parsing),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
