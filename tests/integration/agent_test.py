@@ -405,6 +405,27 @@ class Delivery(OwnServer):
             srv.stop()
 
 
+class Heartbeats(OwnServer):
+    def test_heartbeats_follow_the_server_setting_and_keep_the_agent_online(self):
+        srv = Server(BIN, extra=["--heartbeat-interval", "1"]).start()
+        try:
+            admin = srv.login()
+            st, aid = enrolled(srv)
+            # no data for an hour: only heartbeats keep it online (offline after 3 missed)
+            a = AgentProc(st, "--interval", "3600").start()
+            a.wait_log(r"connected to")
+
+            def beat():
+                return srv.rest("GET", "/api/v1/agents/" + aid, token=admin)[1].get("last_heartbeat") or 0
+            first = wait_until(beat, what="a heartbeat")
+            wait_until(lambda: beat() >= first + 2000, timeout=10, what="heartbeats every second")
+            self.assertEqual(srv.rest("GET", "/api/v1/agents/" + aid, token=admin)[1]["status"], "online")
+            self.assertEqual(server_seqs(srv, aid), [])
+            a.stop()
+        finally:
+            srv.stop()
+
+
 class Renewal(OwnServer):
     def test_certificate_renews_at_half_life_and_is_used(self):
         srv = Server(BIN, extra=["--cert-lifetime", "20s"]).start()
