@@ -431,20 +431,35 @@ class Renewal(OwnServer):
         srv = Server(BIN, extra=["--cert-lifetime", "20s"]).start()
         try:
             st, aid = enrolled(srv)
+            t0 = time.time()
             with open(os.path.join(st, "agent.crt")) as f:
                 first = f.read()
             a = AgentProc(st, "--interval", "1").start()
             a.wait_log(r"connected to")
-            t0 = time.time()
             a.wait_log(r"certificate renewed, valid until", timeout=25)
-            self.assertLess(time.time() - t0, 14)  # 40-60 % of 20 s after issue
+            # 40-60 % of the 20 s it had left (its notBefore is a minute back: skew)
+            self.assertTrue(7 <= time.time() - t0 <= 14, time.time() - t0)
             with open(os.path.join(st, "agent.crt")) as f:
                 self.assertNotEqual(f.read(), first)
             self.assertFalse(os.path.exists(os.path.join(st, "agent.crt.next")))
+            time.sleep(3)  # and not again right away: the next one is 8-12 s after this one
+            self.assertEqual(sum("certificate renewed" in l for l in a.log), 1, a.log)
             a.kill()
             a = AgentProc(st, "--interval", "1").start()
             a.wait_log(r"connected to")  # the server accepts the renewed certificate
             a.stop()
+        finally:
+            srv.stop()
+
+    def test_an_expired_certificate_stops_the_agent(self):
+        srv = Server(BIN, extra=["--cert-lifetime", "2s"]).start()
+        try:
+            st, aid = enrolled(srv)
+            # the certificate starts a minute back (clock skew) and ends 2 s after issue
+            time.sleep(2.5)
+            r = subprocess.run([agent_bin(), "run", "--state-dir", st], capture_output=True, text=True, timeout=10)
+            self.assertEqual(r.returncode, 7, r.stderr)
+            self.assertRegex(r.stderr, r"certificate expired at \d+; enroll it again with csf-agent enroll")
         finally:
             srv.stop()
 
