@@ -17,9 +17,10 @@ import threading
 import time
 import unittest
 
-from server_common import LogReader, Server, finish
+from server_common import LogReader, Server, finish, psql, wipe_pg
 
-BIN = None
+BIN = DB_URL = None
+PG_DIR_ARG = "--pg-dir"
 
 
 def agent_bin():
@@ -205,7 +206,15 @@ def wait_until(pred, timeout=30, what="condition"):
     raise AssertionError("timed out waiting for " + what)
 
 
+def fresh_db():
+    """SQLite in the server's data directory, or the PostgreSQL fixture wiped."""
+    return wipe_pg(DB_URL) if DB_URL else None
+
+
 def server_seqs(srv, agent_id):
+    if srv.db:
+        out = psql(srv.db, "SELECT seq FROM agent_metrics WHERE agent_id = '%s' ORDER BY seq" % agent_id)
+        return [int(x) for x in out.split()]
     db = sqlite3.connect(os.path.join(srv.data, "csf.db"))
     try:
         return [r[0] for r in db.execute("SELECT seq FROM agent_metrics WHERE agent_id = ? ORDER BY seq", (agent_id,))]
@@ -347,7 +356,7 @@ class OwnServer(unittest.TestCase):
 
 class Delivery(OwnServer):
     def test_lossless_across_server_and_agent_sigkill(self):
-        srv = Server(BIN).start()
+        srv = Server(BIN, db=fresh_db()).start()
         try:
             st, aid = enrolled(srv)
             ports = ("127.0.0.1:%d" % srv.http_port, "127.0.0.1:%d" % srv.agent_port)
@@ -379,7 +388,7 @@ class Delivery(OwnServer):
             srv.stop()
 
     def test_outbox_cap_drops_the_oldest_and_counts_exactly(self):
-        srv = Server(BIN).start()
+        srv = Server(BIN, db=fresh_db()).start()
         try:
             st, aid = enrolled(srv)
             ports = ("127.0.0.1:%d" % srv.http_port, "127.0.0.1:%d" % srv.agent_port)
@@ -491,6 +500,10 @@ class socket_closed_port:
 
 if __name__ == "__main__":
     BIN = sys.argv.pop(1)
+    if len(sys.argv) > 2 and sys.argv[1] == PG_DIR_ARG:  # the ctest fixture's cluster
+        with open(os.path.join(sys.argv[2], "url")) as f:
+            DB_URL = f.read().strip()
+        del sys.argv[1:3]
     ok = unittest.main(verbosity=2, exit=False).result.wasSuccessful()
     for d in STATE_DIRS:
         shutil.rmtree(d, ignore_errors=True)

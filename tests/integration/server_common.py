@@ -1,6 +1,7 @@
 """Shared pieces of the csf-server end-to-end tests: start the daemon, talk
 REST to it, and a scriptable agent made of stock parts (grpcio stubs from our
 .proto, keys and CSRs from python3-cryptography)."""
+import glob
 import hashlib
 import json
 import os
@@ -154,6 +155,18 @@ class Server(LogReader):
                                  body={"username": username, "password": password or self.admin_password()})
         assert status == 200, (status, body)
         return body["token"]
+
+
+def psql(url, sql):
+    """Run SQL on PostgreSQL with the stock client; its unaligned output."""
+    exe = shutil.which("psql") or sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))[-1]
+    return subprocess.run([exe, url, "-qtAc", sql], capture_output=True, text=True, check=True).stdout
+
+
+def wipe_pg(url):
+    """An empty schema for the next server on the fixture's database."""
+    psql(url, "DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    return url
 
 
 def finish(ok):
