@@ -123,7 +123,11 @@ class Enroll(OneServer):
         self.assert_failure(enroll(self.srv, state_dir(), unknown), 4, r"refused the token: .*not known")
         st = state_dir()
         self.assertEqual(enroll(self.srv, st, token).returncode, 0)
-        self.assert_failure(enroll(self.srv, state_dir(), token), 4, r"refused the token: .*already used")
+        r = enroll(self.srv, state_dir(), token)
+        self.assert_failure(r, 4, r"refused the token: .*already used")
+        secret = token[token.rindex("_") + 1:]
+        self.assertNotIn(secret, r.stderr + r.stdout)  # no secret in any output
+        self.assertNotIn(secret, "\n".join(self.srv.log))
         short = self.srv.token("--ttl", "1s")
         time.sleep(1.2)
         self.assert_failure(enroll(self.srv, state_dir(), short), 4, r"refused the token: .*expired")
