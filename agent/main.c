@@ -11,6 +11,9 @@ static void usage(FILE *out)
 		"\n"
 		"commands:\n"
 		"  collect    print a snapshot of this host (csf-agent collect --help)\n"
+		"  enroll     enroll this host with a csf-server (csf-agent enroll --help)\n"
+		"  run        run the agent daemon (csf-agent run --help)\n"
+		"  status     show the daemon's state (csf-agent status --help)\n"
 		"  version    print the version\n"
 		"  help       print this help\n");
 }
@@ -23,6 +26,12 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "collect") == 0)
 		return agent_collect_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "enroll") == 0)
+		return agent_enroll_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "run") == 0)
+		return agent_run_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return agent_status_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("csf-agent %s (libcsf %s)\n", CSF_VERSION, csf_version(NULL));
 		return 0;

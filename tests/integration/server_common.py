@@ -1,6 +1,7 @@
 """Shared pieces of the csf-server end-to-end tests: start the daemon, talk
 REST to it, and a scriptable agent made of stock parts (grpcio stubs from our
 .proto, keys and CSRs from python3-cryptography)."""
+import glob
 import hashlib
 import json
 import os
@@ -26,11 +27,57 @@ sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 from common import Env  # noqa: E402  (the stubs and PKI helpers of the interop tests)
 
 
-class Server:
+class LogReader:
+    """A daemon's stderr, read all the time (a full pipe would stall it) and
+    searched line by line."""
+    name = "the daemon"
+
+    def __init__(self):
+        self.log = []
+        self.seen = 0
+        self.cond = threading.Condition()
+        self.proc = None
+        self.eof = False
+
+    def follow(self, proc):
+        self.proc = proc
+        self.seen = len(self.log)
+        self.eof = False
+        threading.Thread(target=self._read, args=(proc,), daemon=True).start()
+
+    def _read(self, proc):
+        for raw in proc.stderr:
+            with self.cond:
+                self.log.append(raw.decode(errors="replace").rstrip("\n"))
+                self.cond.notify_all()
+        with self.cond:
+            if proc is self.proc:  # not a previous, killed run's late reader
+                self.eof = True  # every line the process wrote is in self.log
+            self.cond.notify_all()
+
+    def wait_log(self, pred, timeout=15):
+        """The first line logged since follow() (or the last wait_log) that pred accepts."""
+        end = time.time() + timeout
+        with self.cond:
+            while True:
+                while self.seen < len(self.log):
+                    line = self.log[self.seen]
+                    self.seen += 1
+                    if pred(line):
+                        return line
+                if time.time() >= end or self.eof and self.seen == len(self.log):
+                    break
+                self.cond.wait(max(0.0, min(0.5, end - time.time())))
+        raise AssertionError("%s did not log what was expected; last lines: %r" % (self.name, self.log[-8:]))
+
+
+class Server(LogReader):
     """csf-server on loopback ports of its own choosing."""
+    name = "csf-server"
     all = []  # every server made, for the test's cleanup
 
     def __init__(self, bin_dir, data_dir=None, db=None, extra=(), env=None):
+        super().__init__()
         Server.all.append(self)
         self.bin = bin_dir
         self.data = data_dir or tempfile.mkdtemp(prefix="csf-server-")
@@ -38,9 +85,6 @@ class Server:
         self.extra = list(extra)
         self.env = dict(os.environ, **(env or {}))
         self.proc = None
-        self.log = []
-        self.seen = 0
-        self.cond = threading.Condition()
         self.http_port = self.agent_port = None
 
     def args(self, *more):
@@ -50,39 +94,13 @@ class Server:
         return a
 
     def start(self, http="127.0.0.1:0", agents="127.0.0.1:0"):
-        self.proc = subprocess.Popen(self.args("serve") + ["--http-listen", http, "--agent-listen", agents,
-                                                           *self.extra],
-                                     stderr=subprocess.PIPE, env=self.env)
-        self.seen = len(self.log)
-        # drain stderr all the time: a full pipe would stall the daemon
-        threading.Thread(target=self._read, args=(self.proc,), daemon=True).start()
+        self.follow(subprocess.Popen(self.args("serve") + ["--http-listen", http, "--agent-listen", agents,
+                                                            *self.extra],
+                                     stderr=subprocess.PIPE, env=self.env))
         line = self.wait_log(lambda l: "serving: http on port" in l)
         m = re.search(r"http on port (\d+), agents on port (\d+), CA sha256 ([0-9a-f]{64})", line)
         self.http_port, self.agent_port, self.ca_sha256 = int(m.group(1)), int(m.group(2)), m.group(3)
         return self
-
-    def _read(self, proc):
-        for raw in proc.stderr:
-            with self.cond:
-                self.log.append(raw.decode(errors="replace").rstrip("\n"))
-                self.cond.notify_all()
-        with self.cond:
-            self.cond.notify_all()
-
-    def wait_log(self, pred, timeout=15):
-        """The first line logged since start() (or the last wait_log) that pred accepts."""
-        end = time.time() + timeout
-        with self.cond:
-            while True:
-                while self.seen < len(self.log):
-                    line = self.log[self.seen]
-                    self.seen += 1
-                    if pred(line):
-                        return line
-                if time.time() >= end or self.proc.poll() is not None and self.seen == len(self.log):
-                    break
-                self.cond.wait(max(0.0, min(0.5, end - time.time())))
-        raise AssertionError("csf-server did not log what was expected; last lines: %r" % self.log[-8:])
 
     def kill(self, sig=signal.SIGKILL):
         if self.proc and self.proc.poll() is None:
@@ -141,6 +159,18 @@ class Server:
                                  body={"username": username, "password": password or self.admin_password()})
         assert status == 200, (status, body)
         return body["token"]
+
+
+def psql(url, sql):
+    """Run SQL on PostgreSQL with the stock client; its unaligned output."""
+    exe = shutil.which("psql") or sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))[-1]
+    return subprocess.run([exe, url, "-qtAc", sql], capture_output=True, text=True, check=True).stdout
+
+
+def wipe_pg(url):
+    """An empty schema for the next server on the fixture's database."""
+    psql(url, "DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    return url
 
 
 def finish(ok):
