@@ -29,6 +29,7 @@ typedef struct budget {
 	size_t left;
 	int over;   /* the budget ran out */
 	int oom;    /* the allocator failed */
+	csf__arena *arena; /* where the decode allocates; NULL: csf__malloc */
 } budget;
 
 static void *pb_alloc(void *data, size_t size)
@@ -43,16 +44,19 @@ static void *pb_alloc(void *data, size_t size)
 		}
 		b->left -= size;
 	}
-	p = csf__malloc(size);
+	p = b && b->arena ? csf__arena_alloc(b->arena, size) : csf__malloc(size);
 	if (!p && b)
 		b->oom = 1;
 	return p;
 }
 
+/* What an arena holds goes with the arena. */
 static void pb_free(void *data, void *p)
 {
-	(void)data;
-	csf__free(p);
+	const budget *b = data;
+
+	if (!b || !b->arena)
+		csf__free(p);
 }
 
 ProtobufCAllocator csf__pb_allocator = { pb_alloc, pb_free, NULL };
@@ -270,11 +274,11 @@ static int check_wire(const ProtobufCMessageDescriptor *desc, const uint8_t *p, 
 	return 0;
 }
 
-int csf__pb_unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc,
-		   const uint8_t *data, size_t len)
+static int unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc, const uint8_t *data,
+		  size_t len, csf__arena *arena)
 {
 	static const uint8_t empty[1];
-	budget b = { 0, 0, 0 };
+	budget b = { 0, 0, 0, arena };
 	ProtobufCAllocator a = { pb_alloc, pb_free, &b };
 	ProtobufCMessage *m;
 	size_t limit;
@@ -303,6 +307,12 @@ int csf__pb_unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *des
 		return csf__error_set(CSF_ELIMIT, "%s: decoding %zu bytes needs more than %zu bytes of memory",
 				      desc->name, len, limit);
 	return csf__error_set(CSF_EPARSE, "%s: protobuf-c refused the message", desc->name);
+}
+
+int csf__pb_unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc,
+		   const uint8_t *data, size_t len)
+{
+	return unpack(out, desc, data, len, NULL);
 }
 
 void csf__pb_free(ProtobufCMessage *msg)
@@ -498,31 +508,44 @@ static int check_register_response(const ProtobufCMessage *msg)
 	return rc;
 }
 
-/* Decode, then check what the schema cannot. */
-static int decode(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc, const uint8_t *data,
-		  size_t len, int (*check)(const ProtobufCMessage *))
+/* Decode (into `arena` unless NULL), then check what the schema cannot. */
+static int decode_in(ProtobufCMessage **out, csf__arena *arena, const ProtobufCMessageDescriptor *desc,
+		     const uint8_t *data, size_t len, int (*check)(const ProtobufCMessage *))
 {
 	ProtobufCMessage *m = NULL;
-	int rc = csf__pb_unpack(&m, desc, data, len);
+	int rc = unpack(&m, desc, data, len, arena);
 
 	if (!rc)
 		rc = check(m);
 	if (rc) {
-		csf__pb_free(m);
+		if (!arena)
+			csf__pb_free(m);
 		m = NULL;
 	}
 	*out = m;
 	return rc;
 }
 
+static int decode(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc, const uint8_t *data,
+		  size_t len, int (*check)(const ProtobufCMessage *))
+{
+	return decode_in(out, NULL, desc, data, len, check);
+}
+
 int csf__pb_agent_message_decode(Csf__V1__AgentMessage **out, const uint8_t *data, size_t len)
+{
+	return csf__pb_agent_message_decode_in(out, NULL, data, len);
+}
+
+int csf__pb_agent_message_decode_in(Csf__V1__AgentMessage **out, csf__arena *arena, const uint8_t *data,
+				    size_t len)
 {
 	ProtobufCMessage *m = NULL;
 	int rc;
 
 	if (!out)
 		return csf__misuse("csf__pb_agent_message_decode: out is NULL");
-	rc = decode(&m, &csf__v1__agent_message__descriptor, data, len, check_agent_message);
+	rc = decode_in(&m, arena, &csf__v1__agent_message__descriptor, data, len, check_agent_message);
 	*out = (Csf__V1__AgentMessage *)m;
 	return rc;
 }

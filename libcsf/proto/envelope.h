@@ -64,6 +64,17 @@ char *csf__pb_arena_strdup_utf8(csf__arena *arena, const char *s);
 int csf__pb_agent_message_decode(Csf__V1__AgentMessage **out, const uint8_t *data, size_t len);
 int csf__pb_server_message_decode(Csf__V1__ServerMessage **out, const uint8_t *data, size_t len);
 
+/*
+ * csf__pb_agent_message_decode with every allocation of the message carved
+ * from `arena` (NULL: the heap, as above): a decoded snapshot is dozens of
+ * small structs and strings, and the server decodes thousands a second.
+ * Free the arena, never the message (not with csf__pb_free); after an error
+ * the arena may hold part of a message, freed with it. Same checks, limits
+ * and errors.
+ */
+int csf__pb_agent_message_decode_in(Csf__V1__AgentMessage **out, csf__arena *arena, const uint8_t *data,
+				    size_t len);
+
 /* The same for enrollment: a RegisterAgentRequest has an enrollment token
  * and a CSR; a RegisterAgentResponse an agent_id and a certificate. */
 int csf__pb_register_request_decode(Csf__V1__RegisterAgentRequest **out, const uint8_t *data, size_t len);

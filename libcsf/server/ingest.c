@@ -17,8 +17,30 @@
 
 #include "server/internal.h"
 
-#define BATCH_MAX 2000
+#define BATCH_MAX 16384
+/* Metrics rows go to PostgreSQL in COPYs of about COPY_FLUSH bytes (a
+ * row is about 200 bytes; one with its custom metrics at their 1 MiB JSON
+ * maximum, escaped, still fits COPY_MAX). */
+#define COPY_FLUSH ((size_t)1 << 20)
+#define COPY_MAX ((size_t)8 << 20)
 #define MARKS_MAX 200000
+
+/*
+ * Group commit. A commit costs a write of every page it dirtied, and with
+ * many agents nearly every row of a small batch dirties a page of its own
+ * (the (agent_id, timestamp) index, the stream's mark): a batch of 400
+ * rows from 400 agents wrote ~10 times the bytes of the same rows in one
+ * big transaction. So under load, when the previous batch held at least
+ * LINGER_FROM items, the writer lets the queue grow to GROUP_MIN items
+ * before it takes a batch, for at most LINGER_MAX_MS, and stops waiting
+ * as soon as a LINGER_STEP_MS passes with nothing new (the agents are
+ * waiting for acks: waiting longer would only add latency). A light load
+ * (small batches) is committed at once.
+ */
+#define GROUP_MIN 8192
+#define LINGER_FROM 256
+#define LINGER_MAX_MS 40
+#define LINGER_STEP_MS 5
 
 typedef struct mark {
 	char agent_id[CSF__ID_LEN];
@@ -114,7 +136,8 @@ struct csf__ingest {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	csf__ingest_item *head, *tail;
-	size_t depth;              /* read by the loop without the lock: atomic */
+	size_t queued;             /* under mu: items at head..tail */
+	size_t depth;              /* queued + being written; read by the loop without the lock: atomic */
 	int stop;
 	int wake[2];
 	struct event *ev;
@@ -123,6 +146,7 @@ struct csf__ingest {
 	csf__ingest_item *committed_items; /* under mu: for the loop to free */
 	marks committed;           /* writer thread only */
 	multi_sql metrics_sql, marks_sql;
+	csf__buf copy;             /* writer thread: a batch's rows for COPY, kept between batches */
 	/* writer thread: the batch's new metrics rows, and its streams' marks */
 	const csf__ingest_item *metrics[BATCH_MAX];
 	const mark *stream_marks[BATCH_MAX];
@@ -191,13 +215,33 @@ static int mark_set(marks *m, const char *agent, const char *boot, uint64_t seq)
 	return 0;
 }
 
+csf__ingest_item *csf__ingest_item_new(csf__arena *arena)
+{
+	csf__arena own;
+	csf__ingest_item *it;
+
+	if (!arena) {
+		csf__arena_init(&own, sizeof(*it));
+		arena = &own;
+	}
+	it = csf__arena_alloc(arena, sizeof(*it));
+	if (!it) {
+		csf__arena_free(arena);
+		return NULL;
+	}
+	it->arena = *arena;
+	csf__arena_init(arena, 0);
+	return it;
+}
+
 void csf__ingest_item_free(csf__ingest_item *it)
 {
+	csf__arena a;
+
 	if (!it)
 		return;
-	if (it->msg)
-		csf__pb_free(&it->msg->base);
-	csf__free(it);
+	a = it->arena; /* the item is in it */
+	csf__arena_free(&a);
 }
 
 /* ----------------------------------------------------------- the loop side */
@@ -213,6 +257,8 @@ int csf__ingest_push(csf__ingest *in, csf__ingest_item *it)
 		pthread_cond_signal(&in->cv); /* the writer waits only on an empty queue */
 	}
 	in->tail = it;
+	if (++in->queued == GROUP_MIN)
+		pthread_cond_signal(&in->cv); /* a lingering writer has its batch */
 	__atomic_add_fetch(&in->depth, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&in->mu);
 	return 0;
@@ -294,6 +340,40 @@ static int64_t metrics_ts(const Csf__V1__AgentMessage *m, int64_t received)
 	return m->sent_at_ms > 0 ? m->sent_at_ms : received;
 }
 
+/* A metrics row's values, and its custom metrics as JSON in `custom`. */
+typedef struct metrics_row {
+	int64_t ts, mem_total, mem_used, disk_total, disk_used, rx, tx;
+	double cpu;
+} metrics_row;
+
+static int metrics_row_of(const csf__ingest_item *it, metrics_row *r, csf__buf *custom)
+{
+	const Csf__V1__MetricsSnapshot *m = it->msg->metrics;
+	csf__json j;
+	size_t k;
+
+	r->disk_total = r->disk_used = 0;
+	for (k = 0; k < m->n_filesystems; k++) {
+		r->disk_total += (int64_t)m->filesystems[k]->total_bytes;
+		r->disk_used += (int64_t)m->filesystems[k]->used_bytes;
+	}
+	r->ts = metrics_ts(it->msg, it->received_ms);
+	r->cpu = m->cpu && m->cpu->total ? m->cpu->total->usage : 0.0;
+	r->mem_total = m->memory ? (int64_t)m->memory->total : 0;
+	r->mem_used = m->memory ? (int64_t)m->memory->used : 0;
+	r->rx = m->rx_total ? (int64_t)m->rx_total->bytes : 0;
+	r->tx = m->tx_total ? (int64_t)m->tx_total->bytes : 0;
+	csf__buf_clear(custom);
+	csf__json_init(&j, custom);
+	csf__json_begin_object(&j);
+	for (k = 0; k < m->n_custom; k++) {
+		csf__json_key(&j, m->custom[k]->key);
+		csf__json_real(&j, m->custom[k]->value);
+	}
+	csf__json_end_object(&j);
+	return csf__json_finish(&j);
+}
+
 typedef struct metrics_rows {
 	const csf__ingest_item *const *items;
 	csf__buf custom; /* scratch for a row's JSON (binding copies it) */
@@ -303,49 +383,77 @@ static int bind_metrics(csf__stmt *st, int p, size_t i, void *ctx)
 {
 	metrics_rows *mr = ctx;
 	const csf__ingest_item *it = mr->items[i];
-	const Csf__V1__MetricsSnapshot *m = it->msg->metrics;
-	uint64_t disk_total = 0, disk_used = 0;
-	int64_t ts = metrics_ts(it->msg, it->received_ms);
-	csf__json j;
-	size_t k;
-	int rc;
+	metrics_row r;
+	int rc = metrics_row_of(it, &r, &mr->custom);
 
-	for (k = 0; k < m->n_filesystems; k++) {
-		disk_total += m->filesystems[k]->total_bytes;
-		disk_used += m->filesystems[k]->used_bytes;
-	}
-	csf__buf_clear(&mr->custom);
-	csf__json_init(&j, &mr->custom);
-	csf__json_begin_object(&j);
-	for (k = 0; k < m->n_custom; k++) {
-		csf__json_key(&j, m->custom[k]->key);
-		csf__json_real(&j, m->custom[k]->value);
-	}
-	csf__json_end_object(&j);
-	rc = csf__json_finish(&j);
 	if (rc)
 		return rc;
 	rc |= csf__db_bind_text(st, p, it->agent_id);
 	rc |= csf__db_bind_text(st, p + 1, it->org_id);
-	rc |= csf__db_bind_i64(st, p + 2, ts);
+	rc |= csf__db_bind_i64(st, p + 2, r.ts);
 	rc |= csf__db_bind_text(st, p + 3, it->boot_id);
 	rc |= csf__db_bind_i64(st, p + 4, (int64_t)it->seq);
-	rc |= csf__db_bind_double(st, p + 5, m->cpu && m->cpu->total ? m->cpu->total->usage : 0.0);
-	rc |= csf__db_bind_i64(st, p + 6, m->memory ? (int64_t)m->memory->total : 0);
-	rc |= csf__db_bind_i64(st, p + 7, m->memory ? (int64_t)m->memory->used : 0);
-	rc |= csf__db_bind_i64(st, p + 8, (int64_t)disk_total);
-	rc |= csf__db_bind_i64(st, p + 9, (int64_t)disk_used);
-	rc |= csf__db_bind_i64(st, p + 10, m->rx_total ? (int64_t)m->rx_total->bytes : 0);
-	rc |= csf__db_bind_i64(st, p + 11, m->tx_total ? (int64_t)m->tx_total->bytes : 0);
+	rc |= csf__db_bind_double(st, p + 5, r.cpu);
+	rc |= csf__db_bind_i64(st, p + 6, r.mem_total);
+	rc |= csf__db_bind_i64(st, p + 7, r.mem_used);
+	rc |= csf__db_bind_i64(st, p + 8, r.disk_total);
+	rc |= csf__db_bind_i64(st, p + 9, r.disk_used);
+	rc |= csf__db_bind_i64(st, p + 10, r.rx);
+	rc |= csf__db_bind_i64(st, p + 11, r.tx);
 	rc |= csf__db_bind_text(st, p + 12, mr->custom.ptr);
 	return rc ? csf_error_last()->code : 0;
+}
+
+/* PostgreSQL: the rows in COPYs (see csf__db_copy). */
+static int copy_metrics(csf__ingest *in, size_t n, csf__buf *custom)
+{
+	static const char *const q =
+		"COPY agent_metrics (agent_id, organization_id, \"timestamp\", boot_id, seq, cpu_usage_percent, "
+		"memory_total_bytes, memory_used_bytes, disk_total_bytes, disk_used_bytes, network_rx_bytes, "
+		"network_tx_bytes, custom_metrics) FROM STDIN";
+	csf__buf *b = &in->copy;
+	size_t i;
+	int rc = 0;
+
+	csf__buf_clear(b);
+	for (i = 0; i < n && !rc; i++) {
+		const csf__ingest_item *it = in->metrics[i];
+		metrics_row r;
+
+		rc = metrics_row_of(it, &r, custom);
+		rc = rc ? rc : csf__db_copy_text(b, it->agent_id);
+		rc = rc ? rc : csf__db_copy_text(b, it->org_id);
+		rc = rc ? rc : csf__db_copy_i64(b, r.ts);
+		rc = rc ? rc : csf__db_copy_text(b, it->boot_id);
+		rc = rc ? rc : csf__db_copy_i64(b, (int64_t)it->seq);
+		rc = rc ? rc : csf__db_copy_double(b, r.cpu);
+		rc = rc ? rc : csf__db_copy_i64(b, r.mem_total);
+		rc = rc ? rc : csf__db_copy_i64(b, r.mem_used);
+		rc = rc ? rc : csf__db_copy_i64(b, r.disk_total);
+		rc = rc ? rc : csf__db_copy_i64(b, r.disk_used);
+		rc = rc ? rc : csf__db_copy_i64(b, r.rx);
+		rc = rc ? rc : csf__db_copy_i64(b, r.tx);
+		rc = rc ? rc : csf__db_copy_text(b, custom->ptr);
+		rc = rc ? rc : csf__db_copy_end_row(b);
+		if (!rc && (b->len >= COPY_FLUSH || i + 1 == n)) {
+			rc = csf__db_copy(in->db, q, b->ptr, b->len, NULL);
+			csf__buf_clear(b);
+		}
+	}
+	return rc;
 }
 
 static int write_metrics(csf__ingest *in, size_t n)
 {
 	metrics_rows mr = { in->metrics, CSF__BUF_INIT(1u << 20) };
-	int rc = write_rows(in->db, &in->metrics_sql, n, bind_metrics, &mr);
+	int rc;
 
+	if (!n)
+		rc = 0;
+	else if (csf__db_kind_of(in->db) == CSF__DB_POSTGRES)
+		rc = copy_metrics(in, n, &mr.custom);
+	else
+		rc = write_rows(in->db, &in->metrics_sql, n, bind_metrics, &mr);
 	csf__buf_free(&mr.custom);
 	return rc;
 }
@@ -591,14 +699,15 @@ static void post_done(csf__ingest *in, const marks *batch_marks, csf__ingest_ite
 	}
 }
 
-/* Put a batch back at the front of the queue (it did not commit). */
-static void requeue(csf__ingest *in, csf__ingest_item *items, csf__ingest_item *last)
+/* Put a batch of n back at the front of the queue (it did not commit). */
+static void requeue(csf__ingest *in, csf__ingest_item *items, csf__ingest_item *last, size_t n)
 {
 	pthread_mutex_lock(&in->mu);
 	last->next = in->head;
 	in->head = items;
 	if (!in->tail)
 		in->tail = last;
+	in->queued += n;
 	pthread_mutex_unlock(&in->mu);
 }
 
@@ -609,10 +718,32 @@ static void sleep_ms(unsigned ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Under mu: wait for the queue to reach GROUP_MIN (see LINGER_FROM). */
+static void linger(csf__ingest *in)
+{
+	struct timespec until;
+	size_t seen = in->queued;
+	unsigned waited;
+
+	for (waited = 0; waited < LINGER_MAX_MS && in->queued < GROUP_MIN && !in->stop; waited += LINGER_STEP_MS) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += LINGER_STEP_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&in->cv, &in->mu, &until);
+		if (in->queued == seen)
+			break; /* nothing new: the producers wait for us */
+		seen = in->queued;
+	}
+}
+
 static void *writer(void *arg)
 {
 	csf__ingest *in = arg;
 	unsigned backoff = 100;
+	size_t last_n = 0;
 
 	for (;;) {
 		csf__ingest_item *items, *last;
@@ -628,6 +759,8 @@ static void *writer(void *arg)
 			pthread_mutex_unlock(&in->mu);
 			break;
 		}
+		if (last_n >= LINGER_FROM)
+			linger(in);
 		items = last = in->head;
 		for (n = 1; last->next && n < BATCH_MAX; n++)
 			last = last->next;
@@ -635,7 +768,9 @@ static void *writer(void *arg)
 		if (!in->head)
 			in->tail = NULL;
 		last->next = NULL;
+		in->queued -= n;
 		pthread_mutex_unlock(&in->mu);
+		last_n = n;
 
 		batch_marks.cap = 64;
 		while (batch_marks.cap < 2 * n)
@@ -648,7 +783,7 @@ static void *writer(void *arg)
 			csf__log(CSF_LOG_WARN, "server", "ingest: a batch of %zu did not commit (retrying in %u ms): %s", n,
 				 backoff, csf_error_last()->message);
 			csf__free(batch_marks.v);
-			requeue(in, items, last);
+			requeue(in, items, last, n);
 			if (in->stop && backoff >= 1600)
 				break; /* stopping and the database is gone: agents replay */
 			sleep_ms(backoff);
@@ -683,6 +818,7 @@ int csf__ingest_start(csf_server *s, csf__ingest **out)
 		return CSF_ENOMEM;
 	in->srv = s;
 	in->wake[0] = in->wake[1] = -1;
+	in->copy = (csf__buf)CSF__BUF_INIT(COPY_MAX);
 	pthread_mutex_init(&in->mu, NULL);
 	pthread_cond_init(&in->cv, NULL);
 	rc = multi_sql_build(&in->metrics_sql, &metrics_insert);
@@ -690,6 +826,13 @@ int csf__ingest_start(csf_server *s, csf__ingest **out)
 		rc = multi_sql_build(&in->marks_sql, &marks_upsert);
 	if (!rc)
 		rc = csf__db_open(&in->db, s->db_url);
+	if (!rc && csf__db_kind_of(in->db) == CSF__DB_SQLITE)
+		/* a batch of thousands of rows from as many agents touches
+		 * thousands of index pages: keep them in memory between batches
+		 * (SQLite's default cache is 2 MiB), and let the WAL grow before
+		 * it is checkpointed, so a page rewritten by every batch is copied
+		 * to the database once per checkpoint rather than once per batch */
+		rc = csf__db_exec(in->db, "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384");
 	if (!rc && pipe(in->wake) != 0)
 		rc = csf__error_set_errno(CSF_EIO, errno, "ingest: pipe");
 	if (!rc) {
@@ -734,6 +877,7 @@ void csf__ingest_stop(csf__ingest *in)
 	csf__db_close(in->db);
 	multi_sql_free(&in->metrics_sql);
 	multi_sql_free(&in->marks_sql);
+	csf__buf_free(&in->copy);
 	pthread_mutex_destroy(&in->mu);
 	pthread_cond_destroy(&in->cv);
 	csf__free(in);

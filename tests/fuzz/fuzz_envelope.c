@@ -3,7 +3,8 @@
  * AgentMessage, a ServerMessage, a RegisterAgentRequest and a
  * RegisterAgentResponse with the typed decoders. What decodes is encoded,
  * decoded again and encoded again: both encodings must be equal. The
- * generic decoder must agree with the typed one on the wire format.
+ * generic decoder must agree with the typed one on the wire format, and an
+ * AgentMessage decoded into an arena must be the one decoded on the heap.
  */
 #include <stdint.h>
 #include <string.h>
@@ -44,6 +45,29 @@ static const struct {
 	{ &csf__v1__register_agent_response__descriptor, response },
 };
 
+static void same_in_arena(int rc_heap, const ProtobufCMessage *heap, const uint8_t *data, size_t size)
+{
+	Csf__V1__AgentMessage *m = NULL;
+	uint8_t *p1 = NULL, *p2 = NULL;
+	size_t n1, n2;
+	csf__arena a;
+	int rc;
+
+	csf__arena_init(&a, 256);
+	rc = csf__pb_agent_message_decode_in(&m, &a, data, size);
+	if (rc != rc_heap || (rc == 0) != (m != NULL))
+		__builtin_trap();
+	if (rc == 0) {
+		if (csf__pb_pack(&p1, &n1, heap) != 0 || csf__pb_pack(&p2, &n2, &m->base) != 0)
+			__builtin_trap();
+		if (n1 != n2 || memcmp(p1, p2, n1) != 0)
+			__builtin_trap();
+		csf__free(p1);
+		csf__free(p2);
+	}
+	csf__arena_free(&a);
+}
+
 static void one(const ProtobufCMessageDescriptor *desc, decode_fn decode, const uint8_t *data, size_t size)
 {
 	ProtobufCMessage *m = NULL, *g = NULL, *again = NULL;
@@ -62,6 +86,8 @@ static void one(const ProtobufCMessageDescriptor *desc, decode_fn decode, const 
 	if (rc_generic == CSF_EPARSE && rc == 0)
 		__builtin_trap();
 	csf__pb_free(g);
+	if (desc == &csf__v1__agent_message__descriptor)
+		same_in_arena(rc, m, data, size);
 	if (rc != 0)
 		return;
 	if (csf__pb_pack(&p1, &n1, m) != 0)

@@ -828,6 +828,15 @@ static void test_decode_memory_bound(void **state)
 			assert_non_null(strstr(csf_error_last()->message, "bytes of memory"));
 		}
 		csf__pb_free((ProtobufCMessage *)m);
+		/* the same bound in an arena; what it took goes with the arena */
+		{
+			csf__arena a;
+
+			csf__arena_init(&a, 0);
+			assert_int_equal(csf__pb_agent_message_decode_in(&m, &a, buf, len), k == 0 ? 0 : CSF_ELIMIT);
+			assert_true(k == 0 ? m != NULL : m == NULL);
+			csf__arena_free(&a);
+		}
 		free(buf);
 	}
 }
@@ -1184,6 +1193,30 @@ static void check_host(const Csf__V1__HostFacts *m, const csf_snapshot *snap)
 }
 
 /* Map, check, send inside an AgentMessage, decode, check again. */
+/* Decoded into an arena, a message is the one decoded on the heap: both
+ * encode to the input's bytes. */
+static void check_arena_decode(const uint8_t *data, size_t len)
+{
+	Csf__V1__AgentMessage *heap = NULL, *in_arena = NULL;
+	uint8_t *p1 = NULL, *p2 = NULL;
+	size_t n1, n2;
+	csf__arena a;
+
+	csf__arena_init(&a, 512); /* small chunks: the message spans several */
+	assert_int_equal(csf__pb_agent_message_decode(&heap, data, len), 0);
+	assert_int_equal(csf__pb_agent_message_decode_in(&in_arena, &a, data, len), 0);
+	assert_int_equal(csf__pb_pack(&p1, &n1, &heap->base), 0);
+	assert_int_equal(csf__pb_pack(&p2, &n2, &in_arena->base), 0);
+	assert_int_equal(n1, len);
+	assert_int_equal(n2, len);
+	assert_memory_equal(p1, data, len);
+	assert_memory_equal(p2, data, len);
+	csf__free(p1);
+	csf__free(p2);
+	csf__pb_free(&heap->base);
+	csf__arena_free(&a);
+}
+
 static void map_and_check(const csf_snapshot *snap)
 {
 	Csf__V1__AgentMessage am = CSF__V1__AGENT_MESSAGE__INIT, *back = NULL;
@@ -1205,6 +1238,9 @@ static void map_and_check(const csf_snapshot *snap)
 	assert_int_equal(csf__pb_agent_message_decode(&back, buf, len), 0);
 	check_metrics(back->metrics, snap);
 	csf__pb_free(&back->base);
+	check_arena_decode(buf, len);
+	assert_int_equal(csf__pb_agent_message_decode_in(&back, &a, buf, len), 0);
+	check_metrics(back->metrics, snap);
 	csf__free(buf);
 	if (snap->system && snap->system->host) {
 		assert_int_equal(csf__pb_host_facts_from_snapshot(&h, &a, snap), 0);
@@ -1397,6 +1433,14 @@ static int decode_scenario(void *arg)
 	int rc = decode_as(&m, b->desc, b->p, b->len);
 
 	csf__pb_free(m);
+	if (!rc && b->desc == &csf__v1__agent_message__descriptor) {
+		/* into an arena: a chunk that cannot be had fails the decode */
+		csf__arena a;
+
+		csf__arena_init(&a, 256);
+		rc = csf__pb_agent_message_decode_in((Csf__V1__AgentMessage **)&m, &a, b->p, b->len);
+		csf__arena_free(&a);
+	}
 	return rc;
 }
 
