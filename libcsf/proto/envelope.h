@@ -75,6 +75,23 @@ int csf__pb_server_message_decode(Csf__V1__ServerMessage **out, const uint8_t *d
 int csf__pb_agent_message_decode_in(Csf__V1__AgentMessage **out, csf__arena *arena, const uint8_t *data,
 				    size_t len);
 
+/*
+ * What the server needs of an AgentMessage, into `arena` (required): a
+ * metrics message gets only the fields ingest and the live feed read
+ * (agent_id, boot_id, seq, sent_at_ms; MetricsSnapshot timestamp_ms,
+ * cpu.total.usage, cpu.load1, memory total/used, filesystems'
+ * total_bytes/used_bytes, rx_total/tx_total bytes and bytes_per_sec,
+ * custom), every other field left at its default and no unknown fields
+ * kept: building the rest (per-CPU figures, disks, interfaces, processes)
+ * was most of the server's decoding time. Every other body is decoded whole
+ * (csf__pb_agent_message_decode_in). The bytes get the same checks (the
+ * whole message's wire format and strings, then the AgentMessage rules) and
+ * the same errors, with one difference: skipped parts take no memory, so a
+ * message that only a full decode would find too big (CSF_ELIMIT) passes.
+ */
+int csf__pb_agent_message_decode_ingest(Csf__V1__AgentMessage **out, csf__arena *arena, const uint8_t *data,
+					size_t len);
+
 /* The same for enrollment: a RegisterAgentRequest has an enrollment token
  * and a CSR; a RegisterAgentResponse an agent_id and a certificate. */
 int csf__pb_register_request_decode(Csf__V1__RegisterAgentRequest **out, const uint8_t *data, size_t len);

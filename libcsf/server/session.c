@@ -434,7 +434,7 @@ static int stream_message(csf_net_call *call, const unsigned char *data, size_t 
 	(void)payload;
 	__atomic_add_fetch(&x->srv->stats.messages_received, 1, __ATOMIC_RELAXED);
 	csf__arena_init(&arena, MESSAGE_ARENA);
-	if (csf__pb_agent_message_decode_in(&m, &arena, data, len) != 0) {
+	if (csf__pb_agent_message_decode_ingest(&m, &arena, data, len) != 0) {
 		csf_net_call_finish(call, CSF_NET_INVALID_ARGUMENT, csf_error_last()->message);
 		csf__arena_free(&arena);
 		return 0;

@@ -1217,6 +1217,57 @@ static void check_arena_decode(const uint8_t *data, size_t len)
 	csf__arena_free(&a);
 }
 
+/* What the server's decoder keeps of a metrics message: the fields ingest
+ * and the live feed read, as the snapshot has them; the rest at defaults. */
+static void check_ingest_decode(const uint8_t *data, size_t len, const csf_snapshot *snap)
+{
+	const csf_system *sys = snap->system;
+	Csf__V1__AgentMessage *am = NULL;
+	const Csf__V1__MetricsSnapshot *m;
+	csf__arena a;
+	size_t i;
+
+	csf__arena_init(&a, 1024);
+	assert_int_equal(csf__pb_agent_message_decode_ingest(&am, &a, data, len), 0);
+	assert_string_equal(am->agent_id, "agent-1");
+	assert_string_equal(am->boot_id, "boot-1");
+	EQ(am->seq, 1);
+	EQ(am->sent_at_ms, 77);
+	assert_int_equal(am->body_case, CSF__V1__AGENT_MESSAGE__BODY_METRICS);
+	m = am->metrics;
+	EQ(m->timestamp_ms, snap->timestamp_ms);
+	assert_int_equal(m->n_custom, snap->metrics_count);
+	for (i = 0; i < m->n_custom; i++) {
+		assert_string_equal(m->custom[i]->key, snap->metrics[i]->name);
+		EQ(m->custom[i]->value, snap->metrics[i]->value);
+	}
+	assert_true(m->interval_seconds == 0 && m->uptime_seconds == 0 && m->n_disks == 0 && m->n_interfaces == 0);
+	assert_null(m->processes);
+	assert_int_equal(am->base.n_unknown_fields + m->base.n_unknown_fields, 0);
+	if (sys && sys->cpu) {
+		EQ(m->cpu->total->usage, sys->cpu->total.usage);
+		EQ(m->cpu->load1, sys->cpu->load1);
+		assert_true(m->cpu->total->user == 0 && m->cpu->load5 == 0 && m->cpu->n_cores == 0);
+	}
+	if (sys && sys->memory) {
+		EQ(m->memory->total, sys->memory->total);
+		EQ(m->memory->used, sys->memory->used);
+		assert_true(m->memory->available == 0);
+	}
+	if (sys && sys->network) {
+		EQ(m->rx_total->bytes, sys->network->rx_total.bytes);
+		EQ(m->tx_total->bytes_per_sec, sys->network->tx_total.bytes_per_sec);
+		assert_true(m->rx_total->packets == 0);
+	}
+	assert_int_equal(m->n_filesystems, sys ? sys->filesystems_count : 0);
+	for (i = 0; i < m->n_filesystems; i++) {
+		EQ(m->filesystems[i]->total_bytes, sys->filesystems[i]->total_bytes);
+		EQ(m->filesystems[i]->used_bytes, sys->filesystems[i]->used_bytes);
+		assert_string_equal(m->filesystems[i]->mountpoint, ""); /* not read by the server */
+	}
+	csf__arena_free(&a);
+}
+
 static void map_and_check(const csf_snapshot *snap)
 {
 	Csf__V1__AgentMessage am = CSF__V1__AGENT_MESSAGE__INIT, *back = NULL;
@@ -1232,9 +1283,11 @@ static void map_and_check(const csf_snapshot *snap)
 	am.agent_id = "agent-1";
 	am.boot_id = "boot-1";
 	am.seq = 1;
+	am.sent_at_ms = 77;
 	am.body_case = CSF__V1__AGENT_MESSAGE__BODY_METRICS;
 	am.metrics = m;
 	assert_int_equal(csf__pb_pack(&buf, &len, &am.base), 0);
+	check_ingest_decode(buf, len, snap);
 	assert_int_equal(csf__pb_agent_message_decode(&back, buf, len), 0);
 	check_metrics(back->metrics, snap);
 	csf__pb_free(&back->base);
