@@ -17,6 +17,10 @@
 
 #include "server/internal.h"
 
+/* Rows per transaction at most. A commit writes every page it touched, and
+ * with many agents a small batch touches a page (of the (agent_id,
+ * timestamp) index, of agent_streams) per row: when the writer falls behind,
+ * the batches it then takes grow up to this and the cost per row falls. */
 #define BATCH_MAX 16384
 /* Metrics rows go to PostgreSQL in COPYs of about COPY_FLUSH bytes (a
  * row is about 200 bytes; one with its custom metrics at their 1 MiB JSON
@@ -24,23 +28,6 @@
 #define COPY_FLUSH ((size_t)1 << 20)
 #define COPY_MAX ((size_t)8 << 20)
 #define MARKS_MAX 200000
-
-/*
- * Group commit. A commit costs a write of every page it dirtied, and with
- * many agents nearly every row of a small batch dirties a page of its own
- * (the (agent_id, timestamp) index, the stream's mark): a batch of 400
- * rows from 400 agents wrote ~10 times the bytes of the same rows in one
- * big transaction. So under load, when the previous batch held at least
- * LINGER_FROM items, the writer lets the queue grow to GROUP_MIN items
- * before it takes a batch, for at most LINGER_MAX_MS, and stops waiting
- * as soon as a LINGER_STEP_MS passes with nothing new (the agents are
- * waiting for acks: waiting longer would only add latency). A light load
- * (small batches) is committed at once.
- */
-#define GROUP_MIN 8192
-#define LINGER_FROM 256
-#define LINGER_MAX_MS 40
-#define LINGER_STEP_MS 5
 
 typedef struct mark {
 	char agent_id[CSF__ID_LEN];
@@ -136,7 +123,6 @@ struct csf__ingest {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	csf__ingest_item *head, *tail;
-	size_t queued;             /* under mu: items at head..tail */
 	size_t depth;              /* queued + being written; read by the loop without the lock: atomic */
 	int stop;
 	int wake[2];
@@ -257,8 +243,6 @@ int csf__ingest_push(csf__ingest *in, csf__ingest_item *it)
 		pthread_cond_signal(&in->cv); /* the writer waits only on an empty queue */
 	}
 	in->tail = it;
-	if (++in->queued == GROUP_MIN)
-		pthread_cond_signal(&in->cv); /* a lingering writer has its batch */
 	__atomic_add_fetch(&in->depth, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&in->mu);
 	return 0;
@@ -699,15 +683,14 @@ static void post_done(csf__ingest *in, const marks *batch_marks, csf__ingest_ite
 	}
 }
 
-/* Put a batch of n back at the front of the queue (it did not commit). */
-static void requeue(csf__ingest *in, csf__ingest_item *items, csf__ingest_item *last, size_t n)
+/* Put a batch back at the front of the queue (it did not commit). */
+static void requeue(csf__ingest *in, csf__ingest_item *items, csf__ingest_item *last)
 {
 	pthread_mutex_lock(&in->mu);
 	last->next = in->head;
 	in->head = items;
 	if (!in->tail)
 		in->tail = last;
-	in->queued += n;
 	pthread_mutex_unlock(&in->mu);
 }
 
@@ -718,32 +701,10 @@ static void sleep_ms(unsigned ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Under mu: wait for the queue to reach GROUP_MIN (see LINGER_FROM). */
-static void linger(csf__ingest *in)
-{
-	struct timespec until;
-	size_t seen = in->queued;
-	unsigned waited;
-
-	for (waited = 0; waited < LINGER_MAX_MS && in->queued < GROUP_MIN && !in->stop; waited += LINGER_STEP_MS) {
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += LINGER_STEP_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&in->cv, &in->mu, &until);
-		if (in->queued == seen)
-			break; /* nothing new: the producers wait for us */
-		seen = in->queued;
-	}
-}
-
 static void *writer(void *arg)
 {
 	csf__ingest *in = arg;
 	unsigned backoff = 100;
-	size_t last_n = 0;
 
 	for (;;) {
 		csf__ingest_item *items, *last;
@@ -759,8 +720,6 @@ static void *writer(void *arg)
 			pthread_mutex_unlock(&in->mu);
 			break;
 		}
-		if (last_n >= LINGER_FROM)
-			linger(in);
 		items = last = in->head;
 		for (n = 1; last->next && n < BATCH_MAX; n++)
 			last = last->next;
@@ -768,22 +727,17 @@ static void *writer(void *arg)
 		if (!in->head)
 			in->tail = NULL;
 		last->next = NULL;
-		in->queued -= n;
 		pthread_mutex_unlock(&in->mu);
-		last_n = n;
 
-		batch_marks.cap = 64;
-		while (batch_marks.cap < 2 * n)
-			batch_marks.cap *= 2;
-		batch_marks.v = csf__calloc(batch_marks.cap, sizeof(*batch_marks.v));
+		/* sized by mark_set for the batch's streams, not its items */
 		t0 = csf__time_mono_ms();
-		rc = batch_marks.v ? write_batch(in, items, &batch_marks, &rows, &dups) : CSF_ENOMEM;
+		rc = write_batch(in, items, &batch_marks, &rows, &dups);
 		if (rc) {
 			__atomic_add_fetch(&in->srv->stats.commit_failures, 1, __ATOMIC_RELAXED);
 			csf__log(CSF_LOG_WARN, "server", "ingest: a batch of %zu did not commit (retrying in %u ms): %s", n,
 				 backoff, csf_error_last()->message);
 			csf__free(batch_marks.v);
-			requeue(in, items, last, n);
+			requeue(in, items, last);
 			if (in->stop && backoff >= 1600)
 				break; /* stopping and the database is gone: agents replay */
 			sleep_ms(backoff);
