@@ -99,13 +99,28 @@ static size_t utf8_seq(const uint8_t *s, size_t n)
 	return len;
 }
 
+#define HIGH_BITS 0x8080808080808080ull
+#define LOW_BITS 0x0101010101010101ull
+
 int csf__pb_string_valid(const char *s, size_t n)
 {
 	const uint8_t *p = (const uint8_t *)s;
 	size_t i = 0;
 
 	while (i < n) {
-		size_t k = p[i] ? utf8_seq(p + i, n - i) : 0;
+		size_t k;
+
+		if (n - i >= 8) {
+			/* eight ASCII bytes, none NUL, at a time: most text is */
+			uint64_t w;
+
+			memcpy(&w, p + i, sizeof(w));
+			if (!(w & HIGH_BITS) && !((w - LOW_BITS) & ~w & HIGH_BITS)) {
+				i += 8;
+				continue;
+			}
+		}
+		k = p[i] ? utf8_seq(p + i, n - i) : 0;
 
 		if (!k)
 			return 0;
@@ -190,6 +205,26 @@ static unsigned wire_type_of(ProtobufCType type)
 }
 
 /*
+ * protobuf_c_message_descriptor_get_field without the call into the library
+ * (the decoders look up every field of every message): the field numbers
+ * come in ranges, each range's fields consecutive from orig_index, and the
+ * sentinel range after the last holds the count of fields.
+ */
+static const ProtobufCFieldDescriptor *field_of(const ProtobufCMessageDescriptor *d, uint64_t id)
+{
+	const ProtobufCIntRange *r = d->field_ranges;
+	unsigned i;
+
+	for (i = 0; i < d->n_field_ranges; i++) {
+		uint64_t first = (uint64_t)r[i].start_value, count = r[i + 1].orig_index - r[i].orig_index;
+
+		if (id >= first && id - first < count)
+			return &d->fields[r[i].orig_index + (id - first)];
+	}
+	return NULL;
+}
+
+/*
  * Walk the wire format of a `desc` message in [p, end): every tag, length
  * and value is whole, known fields have their wire type (a repeated scalar
  * may come packed), strings are UTF-8 without NUL, and known sub-messages
@@ -214,13 +249,14 @@ static int check_wire(const ProtobufCMessageDescriptor *desc, const uint8_t *p, 
 		unsigned wt;
 		int rc;
 
-		if (!get_varint(&p, end, &tag))
+		/* protobuf-c reads a tag, and a length below, in at most 5 bytes */
+		if (!get_varint(&p, end, &tag) || p - (base + at) > 5)
 			return csf__error_set(CSF_EPARSE, "%s: bad tag at offset %zu", desc->name, at);
 		wt = (unsigned)(tag & 7);
 		if (tag >> 3 == 0 || tag >> 3 > 0x1FFFFFFF)
 			return csf__error_set(CSF_EPARSE, "%s: field number %llu at offset %zu is out of range",
 					      desc->name, (unsigned long long)(tag >> 3), at);
-		f = protobuf_c_message_descriptor_get_field(desc, (unsigned)(tag >> 3));
+		f = field_of(desc, tag >> 3);
 		if (f && wt != wire_type_of(f->type) &&
 		    !(wt == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED && f->label == PROTOBUF_C_LABEL_REPEATED))
 			return csf__error_set(CSF_EPARSE, "%s.%s: wire type %u at offset %zu, expected %u",
@@ -250,8 +286,10 @@ static int check_wire(const ProtobufCMessageDescriptor *desc, const uint8_t *p, 
 			p += n;
 			break;
 		}
-		case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED:
-			if (!get_varint(&p, end, &v))
+		case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED: {
+			const uint8_t *len_at = p;
+
+			if (!get_varint(&p, end, &v) || p - len_at > 5)
 				return csf__error_set(CSF_EPARSE, "%s: bad length in field %llu at offset %zu",
 						      desc->name, (unsigned long long)(tag >> 3), at);
 			if (v > (uint64_t)(end - p))
@@ -266,6 +304,7 @@ static int check_wire(const ProtobufCMessageDescriptor *desc, const uint8_t *p, 
 				return rc;
 			p += v;
 			break;
+		}
 		default:
 			return csf__error_set(CSF_EPARSE, "%s: wire type %u at offset %zu is not supported",
 					      desc->name, wt, at);
@@ -592,7 +631,7 @@ static const ProtobufCFieldDescriptor *wanted_field(const ProtobufCMessageDescri
 {
 	for (; ids && *ids; ids++)
 		if (*ids == id)
-			return protobuf_c_message_descriptor_get_field(d, id);
+			return field_of(d, id);
 	return NULL;
 }
 
@@ -732,7 +771,7 @@ static int metrics_body_only(const uint8_t *p, const uint8_t *end)
 		const ProtobufCFieldDescriptor *f;
 
 		next_field(&p, end, &w);
-		f = protobuf_c_message_descriptor_get_field(&csf__v1__agent_message__descriptor, w.id);
+		f = field_of(&csf__v1__agent_message__descriptor, w.id);
 		if (f && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)) {
 			bodies++;
 			metrics += w.id == METRICS_FIELD;

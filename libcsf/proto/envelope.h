@@ -22,9 +22,11 @@ extern ProtobufCAllocator csf__pb_allocator;
  * are not a valid message; CSF_ENOMEM.
  * Stricter than protobuf-c alone: the wire format is walked first, so a
  * known field with the wrong wire type, a string that is not UTF-8 or holds
- * a NUL (which protobuf-c would silently cut), a varint past 64 bits, a
- * group, or a singular sub-message given twice (protobuf-c merges those
- * wrongly) is CSF_EPARSE with the field and offset. Unknown fields are kept.
+ * a NUL (which protobuf-c would silently cut), a varint past 64 bits, a tag
+ * or length written in more than 5 bytes (protobuf-c refuses those without
+ * saying where), a group, or a singular sub-message given twice (protobuf-c
+ * merges those wrongly) is CSF_EPARSE with the field and offset. Unknown
+ * fields are kept.
  * CSF_ELIMIT when the input is over 2 GiB or decoding it would allocate
  * more than 64 times its size (crafted runs of empty sub-messages).
  */

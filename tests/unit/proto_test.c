@@ -683,6 +683,11 @@ static void test_decode_malformed(void **state)
 	AGENT(HEAD "\x18\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02", CSF_EPARSE, "bad varint"); /* 2^64 */
 	AGENT(HEAD "\x5a", CSF_EPARSE, "bad length");
 	AGENT(HEAD "\xda", CSF_EPARSE, "bad tag");
+	/* a tag or a length in more than 5 bytes: protobuf-c refuses those */
+	AGENT(HEAD "\xa8\x81\x80\x80\x80\x00\x01\x5a\x00", CSF_EPARSE, "bad tag at offset 6");
+	AGENT(HEAD "\xa8\x81\x80\x80\x00\x01\x5a\x00", 0, "");    /* field 21, its tag in 5 bytes: unknown, kept */
+	AGENT(HEAD "\x5a\x80\x80\x80\x80\x80\x00", CSF_EPARSE, "bad length in field 11");
+	AGENT(HEAD "\x5a\x80\x80\x80\x80\x00", 0, "");               /* a heartbeat, its length in 5 bytes */
 	AGENT("\x08\x01" "\x12\x01" "b" "\x5a\x00", CSF_EPARSE, "AgentMessage.agent_id: wire type 0");
 	AGENT(HEAD "\x19" "12345678" "\x5a\x00", CSF_EPARSE, "AgentMessage.seq: wire type 1");
 	AGENT(HEAD "\x0a\x05" "ab", CSF_EPARSE, "claims 5 bytes, 2 are left");
