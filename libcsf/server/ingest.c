@@ -49,12 +49,15 @@ typedef struct completion {
 } completion;
 
 /*
- * Rows go out several to a statement: a statement per row costs a round
- * trip to PostgreSQL and a statement execution per row on both backends.
- * Each multi-row statement exists in the sizes of chunk_rows; n rows are
- * written in the biggest chunks that fit. The statement cache keys on the
- * SQL text, so each size is one prepared statement per connection. 64 rows
- * of 13 columns stay under SQLite's oldest parameter limit (999).
+ * On PostgreSQL rows go out several to a statement: a statement per row
+ * costs a round trip. Each multi-row statement exists in the sizes of
+ * chunk_rows; n rows are written in the biggest chunks that fit. The
+ * statement cache keys on the SQL text, so each size is one prepared
+ * statement per connection. SQLite takes them one a statement: it has no
+ * round trip to save, and a statement that may change several rows inside
+ * a transaction keeps a statement journal (the first image of every page
+ * it touches, spilled to a temporary file past 64 KiB), which cost its
+ * writer more than the statements saved.
  */
 static const size_t chunk_rows[] = { 64, 8, 1 };
 #define CHUNKS CSF__ARRAY_SIZE(chunk_rows)
@@ -305,7 +308,8 @@ static int write_rows(csf__db *db, const multi_sql *m, size_t n, bind_row_fn bin
 	while (done < n && !rc) {
 		csf__stmt *st;
 
-		for (k = 0; chunk_rows[k] > n - done; k++)
+		/* SQLite: one row a statement (see chunk_rows) */
+		for (k = csf__db_kind_of(db) == CSF__DB_SQLITE ? CHUNKS - 1 : 0; chunk_rows[k] > n - done; k++)
 			;
 		rc = csf__db_stmt(db, &st, m->sql[k]);
 		for (r = 0; r < chunk_rows[k] && !rc; r++)
