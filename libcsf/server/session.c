@@ -11,9 +11,10 @@
 #include "server/internal.h"
 
 #define BUCKETS 16384
-/* An agent message's arena: a real snapshot (CPUs, disks, interfaces, top
- * processes) decodes into about 3 KiB, its ingest item included. */
-#define MESSAGE_ARENA 4096
+/* An agent message's arena: what ingest keeps of a metrics message, its
+ * ingest item included, is about 1.2 KiB (a Hello or a log batch, decoded
+ * whole, takes more chunks). */
+#define MESSAGE_ARENA 2048
 /* Pause streams while this many items wait for the writer; resume below half. */
 #define INGEST_HIGH 50000
 
