@@ -29,6 +29,7 @@ typedef struct budget {
 	size_t left;
 	int over;   /* the budget ran out */
 	int oom;    /* the allocator failed */
+	csf__arena *arena; /* where the decode allocates; NULL: csf__malloc */
 } budget;
 
 static void *pb_alloc(void *data, size_t size)
@@ -43,16 +44,19 @@ static void *pb_alloc(void *data, size_t size)
 		}
 		b->left -= size;
 	}
-	p = csf__malloc(size);
+	p = b && b->arena ? csf__arena_alloc(b->arena, size) : csf__malloc(size);
 	if (!p && b)
 		b->oom = 1;
 	return p;
 }
 
+/* What an arena holds goes with the arena. */
 static void pb_free(void *data, void *p)
 {
-	(void)data;
-	csf__free(p);
+	const budget *b = data;
+
+	if (!b || !b->arena)
+		csf__free(p);
 }
 
 ProtobufCAllocator csf__pb_allocator = { pb_alloc, pb_free, NULL };
@@ -95,13 +99,28 @@ static size_t utf8_seq(const uint8_t *s, size_t n)
 	return len;
 }
 
+#define HIGH_BITS 0x8080808080808080ull
+#define LOW_BITS 0x0101010101010101ull
+
 int csf__pb_string_valid(const char *s, size_t n)
 {
 	const uint8_t *p = (const uint8_t *)s;
 	size_t i = 0;
 
 	while (i < n) {
-		size_t k = p[i] ? utf8_seq(p + i, n - i) : 0;
+		size_t k;
+
+		if (n - i >= 8) {
+			/* eight ASCII bytes, none NUL, at a time: most text is */
+			uint64_t w;
+
+			memcpy(&w, p + i, sizeof(w));
+			if (!(w & HIGH_BITS) && !((w - LOW_BITS) & ~w & HIGH_BITS)) {
+				i += 8;
+				continue;
+			}
+		}
+		k = p[i] ? utf8_seq(p + i, n - i) : 0;
 
 		if (!k)
 			return 0;
@@ -186,6 +205,26 @@ static unsigned wire_type_of(ProtobufCType type)
 }
 
 /*
+ * protobuf_c_message_descriptor_get_field without the call into the library
+ * (the decoders look up every field of every message): the field numbers
+ * come in ranges, each range's fields consecutive from orig_index, and the
+ * sentinel range after the last holds the count of fields.
+ */
+static const ProtobufCFieldDescriptor *field_of(const ProtobufCMessageDescriptor *d, uint64_t id)
+{
+	const ProtobufCIntRange *r = d->field_ranges;
+	unsigned i;
+
+	for (i = 0; i < d->n_field_ranges; i++) {
+		uint64_t first = (uint64_t)r[i].start_value, count = r[i + 1].orig_index - r[i].orig_index;
+
+		if (id >= first && id - first < count)
+			return &d->fields[r[i].orig_index + (id - first)];
+	}
+	return NULL;
+}
+
+/*
  * Walk the wire format of a `desc` message in [p, end): every tag, length
  * and value is whole, known fields have their wire type (a repeated scalar
  * may come packed), strings are UTF-8 without NUL, and known sub-messages
@@ -210,13 +249,14 @@ static int check_wire(const ProtobufCMessageDescriptor *desc, const uint8_t *p, 
 		unsigned wt;
 		int rc;
 
-		if (!get_varint(&p, end, &tag))
+		/* protobuf-c reads a tag, and a length below, in at most 5 bytes */
+		if (!get_varint(&p, end, &tag) || p - (base + at) > 5)
 			return csf__error_set(CSF_EPARSE, "%s: bad tag at offset %zu", desc->name, at);
 		wt = (unsigned)(tag & 7);
 		if (tag >> 3 == 0 || tag >> 3 > 0x1FFFFFFF)
 			return csf__error_set(CSF_EPARSE, "%s: field number %llu at offset %zu is out of range",
 					      desc->name, (unsigned long long)(tag >> 3), at);
-		f = protobuf_c_message_descriptor_get_field(desc, (unsigned)(tag >> 3));
+		f = field_of(desc, tag >> 3);
 		if (f && wt != wire_type_of(f->type) &&
 		    !(wt == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED && f->label == PROTOBUF_C_LABEL_REPEATED))
 			return csf__error_set(CSF_EPARSE, "%s.%s: wire type %u at offset %zu, expected %u",
@@ -246,8 +286,10 @@ static int check_wire(const ProtobufCMessageDescriptor *desc, const uint8_t *p, 
 			p += n;
 			break;
 		}
-		case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED:
-			if (!get_varint(&p, end, &v))
+		case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED: {
+			const uint8_t *len_at = p;
+
+			if (!get_varint(&p, end, &v) || p - len_at > 5)
 				return csf__error_set(CSF_EPARSE, "%s: bad length in field %llu at offset %zu",
 						      desc->name, (unsigned long long)(tag >> 3), at);
 			if (v > (uint64_t)(end - p))
@@ -262,6 +304,7 @@ static int check_wire(const ProtobufCMessageDescriptor *desc, const uint8_t *p, 
 				return rc;
 			p += v;
 			break;
+		}
 		default:
 			return csf__error_set(CSF_EPARSE, "%s: wire type %u at offset %zu is not supported",
 					      desc->name, wt, at);
@@ -270,11 +313,11 @@ static int check_wire(const ProtobufCMessageDescriptor *desc, const uint8_t *p, 
 	return 0;
 }
 
-int csf__pb_unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc,
-		   const uint8_t *data, size_t len)
+static int unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc, const uint8_t *data,
+		  size_t len, csf__arena *arena)
 {
 	static const uint8_t empty[1];
-	budget b = { 0, 0, 0 };
+	budget b = { 0, 0, 0, arena };
 	ProtobufCAllocator a = { pb_alloc, pb_free, &b };
 	ProtobufCMessage *m;
 	size_t limit;
@@ -303,6 +346,12 @@ int csf__pb_unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *des
 		return csf__error_set(CSF_ELIMIT, "%s: decoding %zu bytes needs more than %zu bytes of memory",
 				      desc->name, len, limit);
 	return csf__error_set(CSF_EPARSE, "%s: protobuf-c refused the message", desc->name);
+}
+
+int csf__pb_unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc,
+		   const uint8_t *data, size_t len)
+{
+	return unpack(out, desc, data, len, NULL);
 }
 
 void csf__pb_free(ProtobufCMessage *msg)
@@ -498,33 +547,266 @@ static int check_register_response(const ProtobufCMessage *msg)
 	return rc;
 }
 
-/* Decode, then check what the schema cannot. */
-static int decode(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc, const uint8_t *data,
-		  size_t len, int (*check)(const ProtobufCMessage *))
+/* Decode (into `arena` unless NULL), then check what the schema cannot. */
+static int decode_in(ProtobufCMessage **out, csf__arena *arena, const ProtobufCMessageDescriptor *desc,
+		     const uint8_t *data, size_t len, int (*check)(const ProtobufCMessage *))
 {
 	ProtobufCMessage *m = NULL;
-	int rc = csf__pb_unpack(&m, desc, data, len);
+	int rc = unpack(&m, desc, data, len, arena);
 
 	if (!rc)
 		rc = check(m);
 	if (rc) {
-		csf__pb_free(m);
+		if (!arena)
+			csf__pb_free(m);
 		m = NULL;
 	}
 	*out = m;
 	return rc;
 }
 
+static int decode(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc, const uint8_t *data,
+		  size_t len, int (*check)(const ProtobufCMessage *))
+{
+	return decode_in(out, NULL, desc, data, len, check);
+}
+
 int csf__pb_agent_message_decode(Csf__V1__AgentMessage **out, const uint8_t *data, size_t len)
+{
+	return csf__pb_agent_message_decode_in(out, NULL, data, len);
+}
+
+int csf__pb_agent_message_decode_in(Csf__V1__AgentMessage **out, csf__arena *arena, const uint8_t *data,
+				    size_t len)
 {
 	ProtobufCMessage *m = NULL;
 	int rc;
 
 	if (!out)
 		return csf__misuse("csf__pb_agent_message_decode: out is NULL");
-	rc = decode(&m, &csf__v1__agent_message__descriptor, data, len, check_agent_message);
+	rc = decode_in(&m, arena, &csf__v1__agent_message__descriptor, data, len, check_agent_message);
 	*out = (Csf__V1__AgentMessage *)m;
 	return rc;
+}
+
+/* ------------------------------------------------- what ingest reads of metrics */
+
+/*
+ * The fields the server reads of a metrics message (server/ingest.c and the
+ * live feed), by field number per message type; the decoder below builds
+ * only these and skips the rest (per-CPU figures, disks, interfaces,
+ * processes: most of a snapshot).
+ */
+typedef struct wanted {
+	const ProtobufCMessageDescriptor *desc;
+	uint32_t ids[8]; /* 0-terminated */
+} wanted;
+
+static const wanted wants[] = {
+	{ &csf__v1__agent_message__descriptor, { 1, 2, 3, 4, 12 } },
+	{ &csf__v1__metrics_snapshot__descriptor, { 1, 3, 4, 5, 8, 9, 11 } },
+	{ &csf__v1__cpu_metrics__descriptor, { 1, 3 } },
+	{ &csf__v1__cpu_usage__descriptor, { 1 } },
+	{ &csf__v1__memory_metrics__descriptor, { 1, 2 } },
+	{ &csf__v1__filesystem_metrics__descriptor, { 4, 5 } },
+	{ &csf__v1__net_counters__descriptor, { 1, 5 } },
+	{ &csf__v1__metrics_snapshot__custom_entry__descriptor, { 1, 2 } },
+};
+
+#define METRICS_FIELD 12 /* AgentMessage.metrics */
+
+static const uint32_t *wanted_ids(const ProtobufCMessageDescriptor *d)
+{
+	size_t i;
+
+	for (i = 0; i < CSF__ARRAY_SIZE(wants); i++)
+		if (wants[i].desc == d)
+			return wants[i].ids;
+	return NULL;
+}
+
+/* The wanted field numbered `id` of `d`, or NULL. */
+static const ProtobufCFieldDescriptor *wanted_field(const ProtobufCMessageDescriptor *d, const uint32_t *ids,
+						    uint32_t id)
+{
+	for (; ids && *ids; ids++)
+		if (*ids == id)
+			return field_of(d, id);
+	return NULL;
+}
+
+/* One field of a message that check_wire has accepted. */
+typedef struct wire_field {
+	uint32_t id;
+	unsigned wt;
+	uint64_t v;          /* varint, or a fixed value's bytes (little-endian) */
+	const uint8_t *data; /* length-delimited: its bytes */
+	size_t len;
+} wire_field;
+
+static void next_field(const uint8_t **p, const uint8_t *end, wire_field *f)
+{
+	uint64_t tag = 0;
+	size_t n, i;
+
+	get_varint(p, end, &tag);
+	f->id = (uint32_t)(tag >> 3);
+	f->wt = (unsigned)(tag & 7);
+	f->v = 0;
+	switch (f->wt) {
+	case PROTOBUF_C_WIRE_TYPE_VARINT:
+		get_varint(p, end, &f->v);
+		break;
+	case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED:
+		get_varint(p, end, &f->v);
+		f->data = *p;
+		f->len = (size_t)f->v;
+		*p += f->len;
+		break;
+	default: /* 64- or 32-bit */
+		n = f->wt == PROTOBUF_C_WIRE_TYPE_64BIT ? 8 : 4;
+		for (i = 0; i < n; i++)
+			f->v |= (uint64_t)(*p)[i] << (8 * i);
+		*p += n;
+	}
+}
+
+static ProtobufCMessage *new_message(const ProtobufCMessageDescriptor *d, budget *b)
+{
+	ProtobufCMessage *m = pb_alloc(b, d->sizeof_message);
+
+	if (m)
+		protobuf_c_message_init(d, m);
+	return m;
+}
+
+/*
+ * Fill `m` (initialized) with the wanted fields of its wire bytes [p, end),
+ * as protobuf-c would: the last value of a scalar wins, strings are copied
+ * with a NUL, repeated sub-messages keep their order. The bytes passed
+ * check_wire, so every tag, length and wire type is sound.
+ */
+static int fill_wanted(ProtobufCMessage *m, const uint8_t *p, const uint8_t *end, budget *b)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	const uint32_t *ids = wanted_ids(d);
+	const uint8_t *q;
+	wire_field w;
+	unsigned i;
+	int rc;
+
+	/* repeated sub-messages: count them, then fill their arrays in order */
+	for (i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		size_t n = 0;
+		void *arr;
+
+		if (f->label != PROTOBUF_C_LABEL_REPEATED || !wanted_field(d, ids, f->id))
+			continue;
+		for (q = p; q < end;) {
+			next_field(&q, end, &w);
+			n += w.id == f->id;
+		}
+		if (!n)
+			continue;
+		if (!(arr = pb_alloc(b, n * sizeof(void *))))
+			return b->over ? CSF_ELIMIT : CSF_ENOMEM;
+		memcpy((char *)m + f->offset, &arr, sizeof(arr));
+	}
+	for (q = p; q < end;) {
+		const ProtobufCFieldDescriptor *f;
+		char *member;
+
+		next_field(&q, end, &w);
+		if (!(f = wanted_field(d, ids, w.id)))
+			continue;
+		member = (char *)m + f->offset;
+		switch (f->type) {
+		case PROTOBUF_C_TYPE_DOUBLE:
+		case PROTOBUF_C_TYPE_INT64:
+		case PROTOBUF_C_TYPE_UINT64:
+			memcpy(member, &w.v, sizeof(w.v)); /* the same 8 bytes as the wire's */
+			break;
+		case PROTOBUF_C_TYPE_STRING: {
+			char *str = pb_alloc(b, w.len + 1);
+
+			if (!str)
+				return b->over ? CSF_ELIMIT : CSF_ENOMEM;
+			memcpy(str, w.data, w.len);
+			str[w.len] = '\0';
+			memcpy(member, &str, sizeof(str));
+			break;
+		}
+		default: { /* MESSAGE: the table wants no other type */
+			ProtobufCMessage *sub = new_message(f->descriptor, b);
+
+			if (!sub)
+				return b->over ? CSF_ELIMIT : CSF_ENOMEM;
+			if ((rc = fill_wanted(sub, w.data, w.data + w.len, b)) != 0)
+				return rc;
+			if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+				size_t *n = (size_t *)(void *)((char *)m + f->quantifier_offset);
+				ProtobufCMessage **arr;
+
+				memcpy(&arr, member, sizeof(arr));
+				arr[(*n)++] = sub;
+			} else {
+				memcpy(member, &sub, sizeof(sub));
+			}
+		}
+		}
+		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+			*(uint32_t *)(void *)((char *)m + f->quantifier_offset) = f->id;
+	}
+	return 0;
+}
+
+/* The only body is one metrics field (not two: protobuf-c would merge them). */
+static int metrics_body_only(const uint8_t *p, const uint8_t *end)
+{
+	unsigned bodies = 0, metrics = 0;
+	wire_field w;
+
+	while (p < end) {
+		const ProtobufCFieldDescriptor *f;
+
+		next_field(&p, end, &w);
+		f = field_of(&csf__v1__agent_message__descriptor, w.id);
+		if (f && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)) {
+			bodies++;
+			metrics += w.id == METRICS_FIELD;
+		}
+	}
+	return bodies == 1 && metrics == 1;
+}
+
+int csf__pb_agent_message_decode_ingest(Csf__V1__AgentMessage **out, csf__arena *arena, const uint8_t *data,
+					size_t len)
+{
+	budget b = { 0, 0, 0, arena };
+	ProtobufCMessage *m;
+	int rc;
+
+	if (!out || !arena || (!data && len))
+		return csf__misuse("csf__pb_agent_message_decode_ingest: NULL argument");
+	*out = NULL;
+	/* bad bytes (the full decoder names the fault) and other bodies */
+	if (len > INPUT_MAX || !data || check_wire(&csf__v1__agent_message__descriptor, data, data + len, data, 0) ||
+	    !metrics_body_only(data, data + len))
+		return csf__pb_agent_message_decode_in(out, arena, data, len);
+	b.left = len > (SIZE_MAX - DECODE_SLACK) / DECODE_AMPLIFICATION ? SIZE_MAX
+									 : len * DECODE_AMPLIFICATION + DECODE_SLACK;
+	m = new_message(&csf__v1__agent_message__descriptor, &b);
+	rc = m ? fill_wanted(m, data, data + len, &b) : b.over ? CSF_ELIMIT : CSF_ENOMEM;
+	if (rc == CSF_ENOMEM)
+		return csf__error_set(rc, "AgentMessage: out of memory decoding %zu bytes", len);
+	if (rc)
+		return csf__error_set(rc, "AgentMessage: decoding %zu bytes needs more than %zu bytes of memory", len,
+				      len * DECODE_AMPLIFICATION + DECODE_SLACK);
+	if ((rc = check_agent_message(m)) != 0)
+		return rc;
+	*out = (Csf__V1__AgentMessage *)m;
+	return 0;
 }
 
 int csf__pb_server_message_decode(Csf__V1__ServerMessage **out, const uint8_t *data, size_t len)

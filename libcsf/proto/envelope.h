@@ -22,9 +22,11 @@ extern ProtobufCAllocator csf__pb_allocator;
  * are not a valid message; CSF_ENOMEM.
  * Stricter than protobuf-c alone: the wire format is walked first, so a
  * known field with the wrong wire type, a string that is not UTF-8 or holds
- * a NUL (which protobuf-c would silently cut), a varint past 64 bits, a
- * group, or a singular sub-message given twice (protobuf-c merges those
- * wrongly) is CSF_EPARSE with the field and offset. Unknown fields are kept.
+ * a NUL (which protobuf-c would silently cut), a varint past 64 bits, a tag
+ * or length written in more than 5 bytes (protobuf-c refuses those without
+ * saying where), a group, or a singular sub-message given twice (protobuf-c
+ * merges those wrongly) is CSF_EPARSE with the field and offset. Unknown
+ * fields are kept.
  * CSF_ELIMIT when the input is over 2 GiB or decoding it would allocate
  * more than 64 times its size (crafted runs of empty sub-messages).
  */
@@ -63,6 +65,34 @@ char *csf__pb_arena_strdup_utf8(csf__arena *arena, const char *s);
  */
 int csf__pb_agent_message_decode(Csf__V1__AgentMessage **out, const uint8_t *data, size_t len);
 int csf__pb_server_message_decode(Csf__V1__ServerMessage **out, const uint8_t *data, size_t len);
+
+/*
+ * csf__pb_agent_message_decode with every allocation of the message carved
+ * from `arena` (NULL: the heap, as above): a decoded snapshot is dozens of
+ * small structs and strings, and the server decodes thousands a second.
+ * Free the arena, never the message (not with csf__pb_free); after an error
+ * the arena may hold part of a message, freed with it. Same checks, limits
+ * and errors.
+ */
+int csf__pb_agent_message_decode_in(Csf__V1__AgentMessage **out, csf__arena *arena, const uint8_t *data,
+				    size_t len);
+
+/*
+ * What the server needs of an AgentMessage, into `arena` (required): a
+ * metrics message gets only the fields ingest and the live feed read
+ * (agent_id, boot_id, seq, sent_at_ms; MetricsSnapshot timestamp_ms,
+ * cpu.total.usage, cpu.load1, memory total/used, filesystems'
+ * total_bytes/used_bytes, rx_total/tx_total bytes and bytes_per_sec,
+ * custom), every other field left at its default and no unknown fields
+ * kept: building the rest (per-CPU figures, disks, interfaces, processes)
+ * was most of the server's decoding time. Every other body is decoded whole
+ * (csf__pb_agent_message_decode_in). The bytes get the same checks (the
+ * whole message's wire format and strings, then the AgentMessage rules) and
+ * the same errors, with one difference: skipped parts take no memory, so a
+ * message that only a full decode would find too big (CSF_ELIMIT) passes.
+ */
+int csf__pb_agent_message_decode_ingest(Csf__V1__AgentMessage **out, csf__arena *arena, const uint8_t *data,
+					size_t len);
 
 /* The same for enrollment: a RegisterAgentRequest has an enrollment token
  * and a CSR; a RegisterAgentResponse an agent_id and a certificate. */

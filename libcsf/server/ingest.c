@@ -17,7 +17,16 @@
 
 #include "server/internal.h"
 
-#define BATCH_MAX 2000
+/* Rows per transaction at most. A commit writes every page it touched, and
+ * with many agents a small batch touches a page (of the (agent_id,
+ * timestamp) index, of agent_streams) per row: when the writer falls behind,
+ * the batches it then takes grow up to this and the cost per row falls. */
+#define BATCH_MAX 16384
+/* Metrics rows go to PostgreSQL in COPYs of about COPY_FLUSH bytes (a
+ * row is about 200 bytes; one with its custom metrics at their 1 MiB JSON
+ * maximum, escaped, still fits COPY_MAX). */
+#define COPY_FLUSH ((size_t)1 << 20)
+#define COPY_MAX ((size_t)8 << 20)
 #define MARKS_MAX 200000
 
 typedef struct mark {
@@ -40,12 +49,15 @@ typedef struct completion {
 } completion;
 
 /*
- * Rows go out several to a statement: a statement per row costs a round
- * trip to PostgreSQL and a statement execution per row on both backends.
- * Each multi-row statement exists in the sizes of chunk_rows; n rows are
- * written in the biggest chunks that fit. The statement cache keys on the
- * SQL text, so each size is one prepared statement per connection. 64 rows
- * of 13 columns stay under SQLite's oldest parameter limit (999).
+ * On PostgreSQL rows go out several to a statement: a statement per row
+ * costs a round trip. Each multi-row statement exists in the sizes of
+ * chunk_rows; n rows are written in the biggest chunks that fit. The
+ * statement cache keys on the SQL text, so each size is one prepared
+ * statement per connection. SQLite takes them one a statement: it has no
+ * round trip to save, and a statement that may change several rows inside
+ * a transaction keeps a statement journal (the first image of every page
+ * it touches, spilled to a temporary file past 64 KiB), which cost its
+ * writer more than the statements saved.
  */
 static const size_t chunk_rows[] = { 64, 8, 1 };
 #define CHUNKS CSF__ARRAY_SIZE(chunk_rows)
@@ -114,7 +126,7 @@ struct csf__ingest {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	csf__ingest_item *head, *tail;
-	size_t depth;              /* read by the loop without the lock: atomic */
+	size_t depth;              /* queued + being written; read by the loop without the lock: atomic */
 	int stop;
 	int wake[2];
 	struct event *ev;
@@ -123,6 +135,7 @@ struct csf__ingest {
 	csf__ingest_item *committed_items; /* under mu: for the loop to free */
 	marks committed;           /* writer thread only */
 	multi_sql metrics_sql, marks_sql;
+	csf__buf copy;             /* writer thread: a batch's rows for COPY, kept between batches */
 	/* writer thread: the batch's new metrics rows, and its streams' marks */
 	const csf__ingest_item *metrics[BATCH_MAX];
 	const mark *stream_marks[BATCH_MAX];
@@ -191,13 +204,33 @@ static int mark_set(marks *m, const char *agent, const char *boot, uint64_t seq)
 	return 0;
 }
 
+csf__ingest_item *csf__ingest_item_new(csf__arena *arena)
+{
+	csf__arena own;
+	csf__ingest_item *it;
+
+	if (!arena) {
+		csf__arena_init(&own, sizeof(*it));
+		arena = &own;
+	}
+	it = csf__arena_alloc(arena, sizeof(*it));
+	if (!it) {
+		csf__arena_free(arena);
+		return NULL;
+	}
+	it->arena = *arena;
+	csf__arena_init(arena, 0);
+	return it;
+}
+
 void csf__ingest_item_free(csf__ingest_item *it)
 {
+	csf__arena a;
+
 	if (!it)
 		return;
-	if (it->msg)
-		csf__pb_free(&it->msg->base);
-	csf__free(it);
+	a = it->arena; /* the item is in it */
+	csf__arena_free(&a);
 }
 
 /* ----------------------------------------------------------- the loop side */
@@ -275,7 +308,8 @@ static int write_rows(csf__db *db, const multi_sql *m, size_t n, bind_row_fn bin
 	while (done < n && !rc) {
 		csf__stmt *st;
 
-		for (k = 0; chunk_rows[k] > n - done; k++)
+		/* SQLite: one row a statement (see chunk_rows) */
+		for (k = csf__db_kind_of(db) == CSF__DB_SQLITE ? CHUNKS - 1 : 0; chunk_rows[k] > n - done; k++)
 			;
 		rc = csf__db_stmt(db, &st, m->sql[k]);
 		for (r = 0; r < chunk_rows[k] && !rc; r++)
@@ -294,6 +328,40 @@ static int64_t metrics_ts(const Csf__V1__AgentMessage *m, int64_t received)
 	return m->sent_at_ms > 0 ? m->sent_at_ms : received;
 }
 
+/* A metrics row's values, and its custom metrics as JSON in `custom`. */
+typedef struct metrics_row {
+	int64_t ts, mem_total, mem_used, disk_total, disk_used, rx, tx;
+	double cpu;
+} metrics_row;
+
+static int metrics_row_of(const csf__ingest_item *it, metrics_row *r, csf__buf *custom)
+{
+	const Csf__V1__MetricsSnapshot *m = it->msg->metrics;
+	csf__json j;
+	size_t k;
+
+	r->disk_total = r->disk_used = 0;
+	for (k = 0; k < m->n_filesystems; k++) {
+		r->disk_total += (int64_t)m->filesystems[k]->total_bytes;
+		r->disk_used += (int64_t)m->filesystems[k]->used_bytes;
+	}
+	r->ts = metrics_ts(it->msg, it->received_ms);
+	r->cpu = m->cpu && m->cpu->total ? m->cpu->total->usage : 0.0;
+	r->mem_total = m->memory ? (int64_t)m->memory->total : 0;
+	r->mem_used = m->memory ? (int64_t)m->memory->used : 0;
+	r->rx = m->rx_total ? (int64_t)m->rx_total->bytes : 0;
+	r->tx = m->tx_total ? (int64_t)m->tx_total->bytes : 0;
+	csf__buf_clear(custom);
+	csf__json_init(&j, custom);
+	csf__json_begin_object(&j);
+	for (k = 0; k < m->n_custom; k++) {
+		csf__json_key(&j, m->custom[k]->key);
+		csf__json_real(&j, m->custom[k]->value);
+	}
+	csf__json_end_object(&j);
+	return csf__json_finish(&j);
+}
+
 typedef struct metrics_rows {
 	const csf__ingest_item *const *items;
 	csf__buf custom; /* scratch for a row's JSON (binding copies it) */
@@ -303,49 +371,77 @@ static int bind_metrics(csf__stmt *st, int p, size_t i, void *ctx)
 {
 	metrics_rows *mr = ctx;
 	const csf__ingest_item *it = mr->items[i];
-	const Csf__V1__MetricsSnapshot *m = it->msg->metrics;
-	uint64_t disk_total = 0, disk_used = 0;
-	int64_t ts = metrics_ts(it->msg, it->received_ms);
-	csf__json j;
-	size_t k;
-	int rc;
+	metrics_row r;
+	int rc = metrics_row_of(it, &r, &mr->custom);
 
-	for (k = 0; k < m->n_filesystems; k++) {
-		disk_total += m->filesystems[k]->total_bytes;
-		disk_used += m->filesystems[k]->used_bytes;
-	}
-	csf__buf_clear(&mr->custom);
-	csf__json_init(&j, &mr->custom);
-	csf__json_begin_object(&j);
-	for (k = 0; k < m->n_custom; k++) {
-		csf__json_key(&j, m->custom[k]->key);
-		csf__json_real(&j, m->custom[k]->value);
-	}
-	csf__json_end_object(&j);
-	rc = csf__json_finish(&j);
 	if (rc)
 		return rc;
 	rc |= csf__db_bind_text(st, p, it->agent_id);
 	rc |= csf__db_bind_text(st, p + 1, it->org_id);
-	rc |= csf__db_bind_i64(st, p + 2, ts);
+	rc |= csf__db_bind_i64(st, p + 2, r.ts);
 	rc |= csf__db_bind_text(st, p + 3, it->boot_id);
 	rc |= csf__db_bind_i64(st, p + 4, (int64_t)it->seq);
-	rc |= csf__db_bind_double(st, p + 5, m->cpu && m->cpu->total ? m->cpu->total->usage : 0.0);
-	rc |= csf__db_bind_i64(st, p + 6, m->memory ? (int64_t)m->memory->total : 0);
-	rc |= csf__db_bind_i64(st, p + 7, m->memory ? (int64_t)m->memory->used : 0);
-	rc |= csf__db_bind_i64(st, p + 8, (int64_t)disk_total);
-	rc |= csf__db_bind_i64(st, p + 9, (int64_t)disk_used);
-	rc |= csf__db_bind_i64(st, p + 10, m->rx_total ? (int64_t)m->rx_total->bytes : 0);
-	rc |= csf__db_bind_i64(st, p + 11, m->tx_total ? (int64_t)m->tx_total->bytes : 0);
+	rc |= csf__db_bind_double(st, p + 5, r.cpu);
+	rc |= csf__db_bind_i64(st, p + 6, r.mem_total);
+	rc |= csf__db_bind_i64(st, p + 7, r.mem_used);
+	rc |= csf__db_bind_i64(st, p + 8, r.disk_total);
+	rc |= csf__db_bind_i64(st, p + 9, r.disk_used);
+	rc |= csf__db_bind_i64(st, p + 10, r.rx);
+	rc |= csf__db_bind_i64(st, p + 11, r.tx);
 	rc |= csf__db_bind_text(st, p + 12, mr->custom.ptr);
 	return rc ? csf_error_last()->code : 0;
+}
+
+/* PostgreSQL: the rows in COPYs (see csf__db_copy). */
+static int copy_metrics(csf__ingest *in, size_t n, csf__buf *custom)
+{
+	static const char *const q =
+		"COPY agent_metrics (agent_id, organization_id, \"timestamp\", boot_id, seq, cpu_usage_percent, "
+		"memory_total_bytes, memory_used_bytes, disk_total_bytes, disk_used_bytes, network_rx_bytes, "
+		"network_tx_bytes, custom_metrics) FROM STDIN";
+	csf__buf *b = &in->copy;
+	size_t i;
+	int rc = 0;
+
+	csf__buf_clear(b);
+	for (i = 0; i < n && !rc; i++) {
+		const csf__ingest_item *it = in->metrics[i];
+		metrics_row r;
+
+		rc = metrics_row_of(it, &r, custom);
+		rc = rc ? rc : csf__db_copy_text(b, it->agent_id);
+		rc = rc ? rc : csf__db_copy_text(b, it->org_id);
+		rc = rc ? rc : csf__db_copy_i64(b, r.ts);
+		rc = rc ? rc : csf__db_copy_text(b, it->boot_id);
+		rc = rc ? rc : csf__db_copy_i64(b, (int64_t)it->seq);
+		rc = rc ? rc : csf__db_copy_double(b, r.cpu);
+		rc = rc ? rc : csf__db_copy_i64(b, r.mem_total);
+		rc = rc ? rc : csf__db_copy_i64(b, r.mem_used);
+		rc = rc ? rc : csf__db_copy_i64(b, r.disk_total);
+		rc = rc ? rc : csf__db_copy_i64(b, r.disk_used);
+		rc = rc ? rc : csf__db_copy_i64(b, r.rx);
+		rc = rc ? rc : csf__db_copy_i64(b, r.tx);
+		rc = rc ? rc : csf__db_copy_text(b, custom->ptr);
+		rc = rc ? rc : csf__db_copy_end_row(b);
+		if (!rc && (b->len >= COPY_FLUSH || i + 1 == n)) {
+			rc = csf__db_copy(in->db, q, b->ptr, b->len, NULL);
+			csf__buf_clear(b);
+		}
+	}
+	return rc;
 }
 
 static int write_metrics(csf__ingest *in, size_t n)
 {
 	metrics_rows mr = { in->metrics, CSF__BUF_INIT(1u << 20) };
-	int rc = write_rows(in->db, &in->metrics_sql, n, bind_metrics, &mr);
+	int rc;
 
+	if (!n)
+		rc = 0;
+	else if (csf__db_kind_of(in->db) == CSF__DB_POSTGRES)
+		rc = copy_metrics(in, n, &mr.custom);
+	else
+		rc = write_rows(in->db, &in->metrics_sql, n, bind_metrics, &mr);
 	csf__buf_free(&mr.custom);
 	return rc;
 }
@@ -637,12 +733,9 @@ static void *writer(void *arg)
 		last->next = NULL;
 		pthread_mutex_unlock(&in->mu);
 
-		batch_marks.cap = 64;
-		while (batch_marks.cap < 2 * n)
-			batch_marks.cap *= 2;
-		batch_marks.v = csf__calloc(batch_marks.cap, sizeof(*batch_marks.v));
+		/* sized by mark_set for the batch's streams, not its items */
 		t0 = csf__time_mono_ms();
-		rc = batch_marks.v ? write_batch(in, items, &batch_marks, &rows, &dups) : CSF_ENOMEM;
+		rc = write_batch(in, items, &batch_marks, &rows, &dups);
 		if (rc) {
 			__atomic_add_fetch(&in->srv->stats.commit_failures, 1, __ATOMIC_RELAXED);
 			csf__log(CSF_LOG_WARN, "server", "ingest: a batch of %zu did not commit (retrying in %u ms): %s", n,
@@ -683,6 +776,7 @@ int csf__ingest_start(csf_server *s, csf__ingest **out)
 		return CSF_ENOMEM;
 	in->srv = s;
 	in->wake[0] = in->wake[1] = -1;
+	in->copy = (csf__buf)CSF__BUF_INIT(COPY_MAX);
 	pthread_mutex_init(&in->mu, NULL);
 	pthread_cond_init(&in->cv, NULL);
 	rc = multi_sql_build(&in->metrics_sql, &metrics_insert);
@@ -690,6 +784,13 @@ int csf__ingest_start(csf_server *s, csf__ingest **out)
 		rc = multi_sql_build(&in->marks_sql, &marks_upsert);
 	if (!rc)
 		rc = csf__db_open(&in->db, s->db_url);
+	if (!rc && csf__db_kind_of(in->db) == CSF__DB_SQLITE)
+		/* a batch of thousands of rows from as many agents touches
+		 * thousands of index pages: keep them in memory between batches
+		 * (SQLite's default cache is 2 MiB), and let the WAL grow before
+		 * it is checkpointed, so a page rewritten by every batch is copied
+		 * to the database once per checkpoint rather than once per batch */
+		rc = csf__db_exec(in->db, "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384");
 	if (!rc && pipe(in->wake) != 0)
 		rc = csf__error_set_errno(CSF_EIO, errno, "ingest: pipe");
 	if (!rc) {
@@ -734,6 +835,7 @@ void csf__ingest_stop(csf__ingest *in)
 	csf__db_close(in->db);
 	multi_sql_free(&in->metrics_sql);
 	multi_sql_free(&in->marks_sql);
+	csf__buf_free(&in->copy);
 	pthread_mutex_destroy(&in->mu);
 	pthread_cond_destroy(&in->cv);
 	csf__free(in);

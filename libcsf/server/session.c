@@ -11,6 +11,10 @@
 #include "server/internal.h"
 
 #define BUCKETS 16384
+/* An agent message's arena: what ingest keeps of a metrics message, its
+ * ingest item included, is about 1.2 KiB (a Hello or a log batch, decoded
+ * whole, takes more chunks). */
+#define MESSAGE_ARENA 2048
 /* Pause streams while this many items wait for the writer; resume below half. */
 #define INGEST_HIGH 50000
 
@@ -156,9 +160,10 @@ void csf__session_revoke(csf_server *s, const char *agent_id)
 
 /* ---------------------------------------------------------------- input */
 
-static csf__ingest_item *new_item(const csf__session *x, csf__ingest_kind kind)
+/* An item in `arena` (taken over; NULL: its own). */
+static csf__ingest_item *new_item(const csf__session *x, csf__ingest_kind kind, csf__arena *arena)
 {
-	csf__ingest_item *it = csf__calloc(1, sizeof(*it));
+	csf__ingest_item *it = csf__ingest_item_new(arena);
 
 	if (!it)
 		return NULL;
@@ -170,20 +175,19 @@ static csf__ingest_item *new_item(const csf__session *x, csf__ingest_kind kind)
 	return it;
 }
 
-/* Status, heartbeat and host facts go through the writer like data. */
-static int push_status(csf__session *x, const char *status, int64_t heartbeat, Csf__V1__AgentMessage *hello)
+/* Status, heartbeat and host facts go through the writer like data. A
+ * Hello comes with the arena it was decoded into, which the item takes. */
+static int push_status(csf__session *x, const char *status, int64_t heartbeat, Csf__V1__AgentMessage *hello,
+		       csf__arena *arena)
 {
-	csf__ingest_item *it = new_item(x, CSF__INGEST_STATUS);
+	csf__ingest_item *it = new_item(x, CSF__INGEST_STATUS, arena);
 
-	if (!it) {
-		if (hello)
-			csf__pb_free(&hello->base);
+	if (!it)
 		return CSF_ENOMEM;
-	}
 	it->status = status;
 	it->last_heartbeat = heartbeat;
 	if (hello) {
-		it->msg = hello; /* owned: freed with the item */
+		it->msg = hello;
 		it->host = hello->hello->host;
 	}
 	snprintf(it->agent_version, sizeof(it->agent_version), "%s", x->agent_version);
@@ -268,7 +272,8 @@ static uint64_t committed_seq(csf_server *s, const char *agent_id, const char *b
 	return seq;
 }
 
-static int on_hello(csf__session *x, Csf__V1__AgentMessage *m)
+/* Takes what `arena` (holding m) holds when it pushes the Hello. */
+static int on_hello(csf__session *x, Csf__V1__AgentMessage *m, csf__arena *arena)
 {
 	csf_server *s = x->srv;
 	Csf__V1__ServerMessage out = CSF__V1__SERVER_MESSAGE__INIT;
@@ -303,7 +308,7 @@ static int on_hello(csf__session *x, Csf__V1__AgentMessage *m)
 	csf__feed_agent_status(s, x->org_id, x->agent_id, "online");
 	csf__log(CSF_LOG_INFO, "server", "agent %s online from %s (boot %s, acked %llu)", x->agent_id, x->ip,
 		 x->boot_id, (unsigned long long)x->acked_seq);
-	return push_status(x, "online", x->heartbeat_written, m); /* takes m */
+	return push_status(x, "online", x->heartbeat_written, m, arena);
 }
 
 static int on_renewal(csf__session *x, const Csf__V1__AgentMessage *m)
@@ -365,26 +370,21 @@ static int on_renewal(csf__session *x, const Csf__V1__AgentMessage *m)
 	return 0;
 }
 
-static int on_data(csf__session *x, Csf__V1__AgentMessage *m)
+/* Queues m, taking `arena` (which holds it). */
+static int on_data(csf__session *x, Csf__V1__AgentMessage *m, csf__arena *arena)
 {
 	csf__ingest_item *it;
 
-	if (strcmp(m->agent_id, x->agent_id) != 0) {
-		csf__pb_free(&m->base);
+	if (strcmp(m->agent_id, x->agent_id) != 0)
 		return csf_net_call_finish(x->call, CSF_NET_PERMISSION_DENIED, "agent_id does not match the stream's agent"), 0;
-	}
-	if (strcmp(m->boot_id, x->boot_id) != 0) {
-		csf__pb_free(&m->base);
+	if (strcmp(m->boot_id, x->boot_id) != 0)
 		return csf_net_call_finish(x->call, CSF_NET_FAILED_PRECONDITION,
 					   "boot_id changed within a stream; start a new stream with Hello"), 0;
-	}
 	if (m->body_case == CSF__V1__AGENT_MESSAGE__BODY_METRICS)
 		csf__feed_agent_metrics(x->srv, x->org_id, x->agent_id, m->metrics);
-	it = new_item(x, CSF__INGEST_MESSAGE);
-	if (!it) {
-		csf__pb_free(&m->base);
+	it = new_item(x, CSF__INGEST_MESSAGE, arena);
+	if (!it)
 		return csf_net_call_finish(x->call, CSF_NET_RESOURCE_EXHAUSTED, "out of memory"), 0;
-	}
 	it->seq = m->seq;
 	it->msg = m;
 	csf__ingest_push(x->srv->ingest, it);
@@ -423,24 +423,31 @@ static int stream_start(csf_net_call *call, void *payload)
 	return CSF_NET_OK;
 }
 
+/* The message is decoded into an arena that the item queued for the writer
+ * takes over; what is not queued is freed with the arena here. */
 static int stream_message(csf_net_call *call, const unsigned char *data, size_t len, void *payload)
 {
 	csf__session *x = csf_net_call_user_data(call);
 	Csf__V1__AgentMessage *m = NULL;
+	csf__arena arena;
+	int rc = 0;
 
 	(void)payload;
 	__atomic_add_fetch(&x->srv->stats.messages_received, 1, __ATOMIC_RELAXED);
-	if (csf__pb_agent_message_decode(&m, data, len) != 0) {
+	csf__arena_init(&arena, MESSAGE_ARENA);
+	if (csf__pb_agent_message_decode_ingest(&m, &arena, data, len) != 0) {
 		csf_net_call_finish(call, CSF_NET_INVALID_ARGUMENT, csf_error_last()->message);
+		csf__arena_free(&arena);
 		return 0;
 	}
 	x->last_seen_ms = csf__time_mono_ms();
 	if (!x->hello) {
-		if (m->body_case != CSF__V1__AGENT_MESSAGE__BODY_HELLO) {
-			csf__pb_free(&m->base);
-			return csf_net_call_finish(call, CSF_NET_FAILED_PRECONDITION, "a stream starts with Hello"), 0;
-		}
-		return on_hello(x, m); /* takes m */
+		if (m->body_case != CSF__V1__AGENT_MESSAGE__BODY_HELLO)
+			csf_net_call_finish(call, CSF_NET_FAILED_PRECONDITION, "a stream starts with Hello");
+		else
+			rc = on_hello(x, m, &arena);
+		csf__arena_free(&arena);
+		return rc;
 	}
 	switch (m->body_case) {
 	case CSF__V1__AGENT_MESSAGE__BODY_HEARTBEAT:
@@ -453,10 +460,11 @@ static int stream_message(csf_net_call *call, const unsigned char *data, size_t 
 		csf_net_call_finish(call, CSF_NET_FAILED_PRECONDITION, "Hello is the first message of a stream only");
 		break;
 	default:
-		return on_data(x, m); /* takes m */
+		rc = on_data(x, m, &arena);
+		break;
 	}
-	csf__pb_free(&m->base);
-	return 0;
+	csf__arena_free(&arena);
+	return rc;
 }
 
 static void stream_half_close(csf_net_call *call, void *payload)
@@ -476,7 +484,7 @@ static void stream_end(csf_net_call *call, int status, const char *message, void
 		/* still the agent's current stream: it goes offline */
 		unregister(x);
 		if (!s->stopping || s->ingest) {
-			push_status(x, "offline", x->heartbeat_due ? x->heartbeat_due : 0, NULL);
+			push_status(x, "offline", x->heartbeat_due ? x->heartbeat_due : 0, NULL, NULL);
 			csf__feed_agent_status(s, x->org_id, x->agent_id, "offline");
 		}
 		csf__log(CSF_LOG_INFO, "server", "agent %s offline: %s%s%s", x->agent_id, csf_net_status_name(status),
@@ -523,7 +531,7 @@ void csf__sessions_tick(csf_server *s, uint64_t now_ms)
 			if (x->heartbeat_due &&
 			    wall - x->heartbeat_written >= (int64_t)s->o.heartbeat_interval_s * 1000) {
 				x->heartbeat_written = x->heartbeat_due;
-				push_status(x, NULL, x->heartbeat_due, NULL);
+				push_status(x, NULL, x->heartbeat_due, NULL, NULL);
 				x->heartbeat_due = 0;
 			}
 			if (x->paused && resume) {

@@ -84,6 +84,8 @@ struct csf__db_backend {
 	double (*col_double)(csf__stmt *st, int i);
 	const char *(*col_text)(csf__stmt *st, int i);
 	const void *(*col_blob)(csf__stmt *st, int i, size_t *len);
+	/* csf__db_copy, in a transaction; NULL: not supported. */
+	int (*copy)(csf__db *db, const char *sql, const char *data, size_t len, int64_t *rows);
 	/* Without a round trip: 0, or CSF_EIO if the server is known to have
 	 * closed the idle connection (restart, shutdown). NULL: always alive. */
 	int (*alive)(csf__db *db);

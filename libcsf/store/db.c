@@ -465,6 +465,27 @@ int csf__db_run(csf__stmt *st)
 	return rc;
 }
 
+int csf__db_copy(csf__db *db, const char *sql, const char *data, size_t len, int64_t *rows)
+{
+	int64_t n = 0;
+	int rc;
+
+	if (rows)
+		*rows = 0;
+	if (!db || !sql || (!data && len))
+		return csf__error_set(CSF_EINVALID, "store: copy needs a connection, SQL and data");
+	if (!db->be->copy)
+		return csf__error_set(CSF_EUNSUPPORTED, "store: COPY is PostgreSQL's; SQLite has none");
+	if (!db->in_tx)
+		return csf__error_set(CSF_EINVALID, "store: copy outside a transaction");
+	rc = db->be->copy(db, sql, data ? data : "", len, &n);
+	if (rc)
+		note_failure(db);
+	else if (rows)
+		*rows = n;
+	return rc;
+}
+
 int64_t csf__db_changes(csf__stmt *st)
 {
 	return st ? st->changes : 0;

@@ -110,6 +110,29 @@ int64_t csf__db_changes(csf__stmt *st);
 /* One-shot convenience: step a statement to its end (rows are discarded). */
 int csf__db_run(csf__stmt *st);
 
+/*
+ * Bulk load: `sql` is "COPY table (columns) FROM STDIN" and `data` its rows
+ * in COPY's text format, built with the csf__db_copy_* functions below.
+ * One round trip and no statement per row: PostgreSQL parses and plans
+ * nothing per row, where a multi-row INSERT has it bind and convert every
+ * parameter. PostgreSQL only (CSF_EUNSUPPORTED on SQLite, where a prepared
+ * INSERT costs no more), inside a transaction (CSF_EINVALID otherwise).
+ * `*rows` (may be NULL) receives the rows written. Errors as csf__db_step:
+ * a bad row fails the whole COPY and the transaction.
+ */
+int csf__db_copy(csf__db *db, const char *sql, const char *data, size_t len, int64_t *rows);
+
+/* Append one field to a COPY row (text: escaped; NULL is SQL NULL), or end
+ * the row (CSF_EINVALID when it has no field). CSF_ENOMEM, or CSF_ELIMIT at
+ * the buffer's maximum. */
+int csf__db_copy_text(csf__buf *row, const char *s);
+int csf__db_copy_i64(csf__buf *row, int64_t v);
+int csf__db_copy_double(csf__buf *row, double v);
+int csf__db_copy_end_row(csf__buf *row);
+
+/* A double as PostgreSQL reads it back exactly: %.17g, NaN, [-]Infinity. */
+const char *csf__db_format_double(char out[40], double v);
+
 /* Is the connection usable? Cheap (SELECT 1). */
 int csf__db_ping(csf__db *db);
 /* Re-establish a broken connection (statements are prepared again). A

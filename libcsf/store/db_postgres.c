@@ -6,7 +6,6 @@
  * connection are scrubbed of the URL's password. */
 #include <inttypes.h>
 #include <poll.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -451,13 +450,7 @@ static int pg_bind(csf__stmt *base, int i, const csf__db_value *v)
 		s = csf__strdup(num);
 		break;
 	case CSF__DB_DOUBLE:
-		if (isnan(v->d))
-			snprintf(num, sizeof(num), "NaN");
-		else if (isinf(v->d))
-			snprintf(num, sizeof(num), "%sInfinity", v->d < 0 ? "-" : "");
-		else
-			snprintf(num, sizeof(num), "%.17g", v->d);
-		s = csf__strdup(num);
+		s = csf__strdup(csf__db_format_double(num, v->d));
 		break;
 	case CSF__DB_TEXT:
 		s = csf__strndup(v->ptr, v->len);
@@ -515,6 +508,38 @@ static int pg_step(csf__stmt *base)
 	PQclear(st->res);
 	st->res = NULL;
 	return 0;
+}
+
+/* All of `data` in one COPY; libpq sends it as it fills its buffer. */
+static int pg_copy(csf__db *db, const char *sql, const char *data, size_t len, int64_t *rows)
+{
+	pg_db *d = db_of(db);
+	PGresult *res = PQexec(d->conn, sql);
+	size_t off, n;
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		rc = result_error(d, res, sql);
+		PQclear(res);
+		return rc;
+	}
+	PQclear(res);
+	for (off = 0; off < len && !rc; off += n) {
+		n = len - off < INT32_MAX ? len - off : INT32_MAX;
+		if (PQputCopyData(d->conn, data + off, (int)n) != 1)
+			rc = connect_error(CSF_EIO, "COPY", PQerrorMessage(d->conn), NULL, PQpass(d->conn));
+	}
+	if (PQputCopyEnd(d->conn, rc ? "the client could not send the rows" : NULL) != 1 && !rc)
+		rc = connect_error(CSF_EIO, "COPY", PQerrorMessage(d->conn), NULL, PQpass(d->conn));
+	/* the outcome, then NULL */
+	while ((res = PQgetResult(d->conn)) != NULL) {
+		if (!rc && PQresultStatus(res) != PGRES_COMMAND_OK)
+			rc = result_error(d, res, sql);
+		else if (!rc)
+			*rows = strtoll(PQcmdTuples(res), NULL, 10);
+		PQclear(res);
+	}
+	return rc;
 }
 
 static int pg_col_count(csf__stmt *base)
@@ -650,4 +675,5 @@ const csf__db_backend csf__db_postgres_backend = {
 	.col_text = pg_col_text,
 	.col_blob = pg_col_blob,
 	.alive = pg_alive,
+	.copy = pg_copy,
 };

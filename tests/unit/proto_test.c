@@ -683,6 +683,11 @@ static void test_decode_malformed(void **state)
 	AGENT(HEAD "\x18\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02", CSF_EPARSE, "bad varint"); /* 2^64 */
 	AGENT(HEAD "\x5a", CSF_EPARSE, "bad length");
 	AGENT(HEAD "\xda", CSF_EPARSE, "bad tag");
+	/* a tag or a length in more than 5 bytes: protobuf-c refuses those */
+	AGENT(HEAD "\xa8\x81\x80\x80\x80\x00\x01\x5a\x00", CSF_EPARSE, "bad tag at offset 6");
+	AGENT(HEAD "\xa8\x81\x80\x80\x00\x01\x5a\x00", 0, "");    /* field 21, its tag in 5 bytes: unknown, kept */
+	AGENT(HEAD "\x5a\x80\x80\x80\x80\x80\x00", CSF_EPARSE, "bad length in field 11");
+	AGENT(HEAD "\x5a\x80\x80\x80\x80\x00", 0, "");               /* a heartbeat, its length in 5 bytes */
 	AGENT("\x08\x01" "\x12\x01" "b" "\x5a\x00", CSF_EPARSE, "AgentMessage.agent_id: wire type 0");
 	AGENT(HEAD "\x19" "12345678" "\x5a\x00", CSF_EPARSE, "AgentMessage.seq: wire type 1");
 	AGENT(HEAD "\x0a\x05" "ab", CSF_EPARSE, "claims 5 bytes, 2 are left");
@@ -828,6 +833,15 @@ static void test_decode_memory_bound(void **state)
 			assert_non_null(strstr(csf_error_last()->message, "bytes of memory"));
 		}
 		csf__pb_free((ProtobufCMessage *)m);
+		/* the same bound in an arena; what it took goes with the arena */
+		{
+			csf__arena a;
+
+			csf__arena_init(&a, 0);
+			assert_int_equal(csf__pb_agent_message_decode_in(&m, &a, buf, len), k == 0 ? 0 : CSF_ELIMIT);
+			assert_true(k == 0 ? m != NULL : m == NULL);
+			csf__arena_free(&a);
+		}
 		free(buf);
 	}
 }
@@ -1184,6 +1198,81 @@ static void check_host(const Csf__V1__HostFacts *m, const csf_snapshot *snap)
 }
 
 /* Map, check, send inside an AgentMessage, decode, check again. */
+/* Decoded into an arena, a message is the one decoded on the heap: both
+ * encode to the input's bytes. */
+static void check_arena_decode(const uint8_t *data, size_t len)
+{
+	Csf__V1__AgentMessage *heap = NULL, *in_arena = NULL;
+	uint8_t *p1 = NULL, *p2 = NULL;
+	size_t n1, n2;
+	csf__arena a;
+
+	csf__arena_init(&a, 512); /* small chunks: the message spans several */
+	assert_int_equal(csf__pb_agent_message_decode(&heap, data, len), 0);
+	assert_int_equal(csf__pb_agent_message_decode_in(&in_arena, &a, data, len), 0);
+	assert_int_equal(csf__pb_pack(&p1, &n1, &heap->base), 0);
+	assert_int_equal(csf__pb_pack(&p2, &n2, &in_arena->base), 0);
+	assert_int_equal(n1, len);
+	assert_int_equal(n2, len);
+	assert_memory_equal(p1, data, len);
+	assert_memory_equal(p2, data, len);
+	csf__free(p1);
+	csf__free(p2);
+	csf__pb_free(&heap->base);
+	csf__arena_free(&a);
+}
+
+/* What the server's decoder keeps of a metrics message: the fields ingest
+ * and the live feed read, as the snapshot has them; the rest at defaults. */
+static void check_ingest_decode(const uint8_t *data, size_t len, const csf_snapshot *snap)
+{
+	const csf_system *sys = snap->system;
+	Csf__V1__AgentMessage *am = NULL;
+	const Csf__V1__MetricsSnapshot *m;
+	csf__arena a;
+	size_t i;
+
+	csf__arena_init(&a, 1024);
+	assert_int_equal(csf__pb_agent_message_decode_ingest(&am, &a, data, len), 0);
+	assert_string_equal(am->agent_id, "agent-1");
+	assert_string_equal(am->boot_id, "boot-1");
+	EQ(am->seq, 1);
+	EQ(am->sent_at_ms, 77);
+	assert_int_equal(am->body_case, CSF__V1__AGENT_MESSAGE__BODY_METRICS);
+	m = am->metrics;
+	EQ(m->timestamp_ms, snap->timestamp_ms);
+	assert_int_equal(m->n_custom, snap->metrics_count);
+	for (i = 0; i < m->n_custom; i++) {
+		assert_string_equal(m->custom[i]->key, snap->metrics[i]->name);
+		EQ(m->custom[i]->value, snap->metrics[i]->value);
+	}
+	assert_true(m->interval_seconds == 0 && m->uptime_seconds == 0 && m->n_disks == 0 && m->n_interfaces == 0);
+	assert_null(m->processes);
+	assert_int_equal(am->base.n_unknown_fields + m->base.n_unknown_fields, 0);
+	if (sys && sys->cpu) {
+		EQ(m->cpu->total->usage, sys->cpu->total.usage);
+		EQ(m->cpu->load1, sys->cpu->load1);
+		assert_true(m->cpu->total->user == 0 && m->cpu->load5 == 0 && m->cpu->n_cores == 0);
+	}
+	if (sys && sys->memory) {
+		EQ(m->memory->total, sys->memory->total);
+		EQ(m->memory->used, sys->memory->used);
+		assert_true(m->memory->available == 0);
+	}
+	if (sys && sys->network) {
+		EQ(m->rx_total->bytes, sys->network->rx_total.bytes);
+		EQ(m->tx_total->bytes_per_sec, sys->network->tx_total.bytes_per_sec);
+		assert_true(m->rx_total->packets == 0);
+	}
+	assert_int_equal(m->n_filesystems, sys ? sys->filesystems_count : 0);
+	for (i = 0; i < m->n_filesystems; i++) {
+		EQ(m->filesystems[i]->total_bytes, sys->filesystems[i]->total_bytes);
+		EQ(m->filesystems[i]->used_bytes, sys->filesystems[i]->used_bytes);
+		assert_string_equal(m->filesystems[i]->mountpoint, ""); /* not read by the server */
+	}
+	csf__arena_free(&a);
+}
+
 static void map_and_check(const csf_snapshot *snap)
 {
 	Csf__V1__AgentMessage am = CSF__V1__AGENT_MESSAGE__INIT, *back = NULL;
@@ -1199,12 +1288,17 @@ static void map_and_check(const csf_snapshot *snap)
 	am.agent_id = "agent-1";
 	am.boot_id = "boot-1";
 	am.seq = 1;
+	am.sent_at_ms = 77;
 	am.body_case = CSF__V1__AGENT_MESSAGE__BODY_METRICS;
 	am.metrics = m;
 	assert_int_equal(csf__pb_pack(&buf, &len, &am.base), 0);
+	check_ingest_decode(buf, len, snap);
 	assert_int_equal(csf__pb_agent_message_decode(&back, buf, len), 0);
 	check_metrics(back->metrics, snap);
 	csf__pb_free(&back->base);
+	check_arena_decode(buf, len);
+	assert_int_equal(csf__pb_agent_message_decode_in(&back, &a, buf, len), 0);
+	check_metrics(back->metrics, snap);
 	csf__free(buf);
 	if (snap->system && snap->system->host) {
 		assert_int_equal(csf__pb_host_facts_from_snapshot(&h, &a, snap), 0);
@@ -1397,6 +1491,14 @@ static int decode_scenario(void *arg)
 	int rc = decode_as(&m, b->desc, b->p, b->len);
 
 	csf__pb_free(m);
+	if (!rc && b->desc == &csf__v1__agent_message__descriptor) {
+		/* into an arena: a chunk that cannot be had fails the decode */
+		csf__arena a;
+
+		csf__arena_init(&a, 256);
+		rc = csf__pb_agent_message_decode_in((Csf__V1__AgentMessage **)&m, &a, b->p, b->len);
+		csf__arena_free(&a);
+	}
 	return rc;
 }
 

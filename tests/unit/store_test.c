@@ -983,6 +983,78 @@ static void test_json_columns(void **state)
 	assert_int_equal(query_i64(db, "SELECT count(*) FROM agent_metrics WHERE custom_metrics IS NULL"), 1);
 }
 
+/* --------------------------------------------------------------- COPY */
+
+/* Rows in COPY's text format come back as they were written: text with
+ * the characters COPY escapes, a string that reads like its NULL marker,
+ * an empty string, doubles at their extremes; a bad row fails the whole
+ * COPY and its transaction. SQLite has no COPY. */
+static void test_copy(void **state)
+{
+	static const char copy[] = "COPY copy_t (id, name, v, note) FROM STDIN";
+	static const char *const names[] = {
+		"plain", "tab\there\nnew\rline back\\slash \\. \xc3\xa9\xe2\x9c\x93", "", "\\N"
+	};
+	static const double values[] = { 1.5, -1e300, 5e-324, 0.1 };
+	csf__db *db = *state;
+	csf__buf b = CSF__BUF_INIT(1u << 16);
+	csf__stmt *st;
+	int64_t rows = -1;
+	int i;
+
+	exec_ok(db, "CREATE TABLE copy_t (id BIGINT PRIMARY KEY, name TEXT, v DOUBLE PRECISION, note TEXT)");
+	FAILS(CSF_EINVALID, csf__db_copy_end_row(&b));
+	for (i = 0; i < 4; i++) {
+		OK(csf__db_copy_i64(&b, i == 3 ? INT64_MIN : i));
+		OK(csf__db_copy_text(&b, names[i]));
+		OK(csf__db_copy_double(&b, values[i]));
+		OK(csf__db_copy_text(&b, i ? "note" : NULL));
+		OK(csf__db_copy_end_row(&b));
+	}
+	if (!pg) {
+		OK(csf__db_begin(db));
+		FAILS(CSF_EUNSUPPORTED, csf__db_copy(db, copy, b.ptr, b.len, &rows));
+		OK(csf__db_rollback(db));
+		csf__buf_free(&b);
+		return;
+	}
+	FAILS(CSF_EINVALID, csf__db_copy(db, copy, b.ptr, b.len, &rows));
+	OK(csf__db_begin(db));
+	OK(csf__db_copy(db, copy, b.ptr, b.len, &rows));
+	assert_int_equal(rows, 4);
+	OK(csf__db_commit(db));
+	OK(csf__db_stmt(db, &st, "SELECT id, name, v, note FROM copy_t ORDER BY id DESC"));
+	for (i = 0; i < 4; i++) {
+		int k = i < 3 ? 2 - i : 3; /* ids 2, 1, 0, then INT64_MIN */
+
+		assert_int_equal(csf__db_step(st), 1);
+		assert_int_equal(csf__db_col_i64(st, 0), k == 3 ? INT64_MIN : k);
+		assert_string_equal(csf__db_col_text(st, 1), names[k]);
+		assert_true(csf__db_col_double(st, 2) == values[k]);
+		assert_int_equal(csf__db_col_null(st, 3), k == 0);
+	}
+	OK(csf__db_run(st));
+
+	/* a bad value: nothing of the COPY stays, the transaction is lost */
+	csf__buf_clear(&b);
+	OK(csf__db_copy_i64(&b, 10));
+	OK(csf__db_copy_text(&b, "ok"));
+	OK(csf__db_copy_double(&b, 1));
+	OK(csf__db_copy_text(&b, NULL));
+	OK(csf__db_copy_end_row(&b));
+	OK(csf__db_copy_text(&b, "eleven"));
+	OK(csf__db_copy_text(&b, "bad"));
+	OK(csf__db_copy_double(&b, 1));
+	OK(csf__db_copy_text(&b, NULL));
+	OK(csf__db_copy_end_row(&b));
+	OK(csf__db_begin(db));
+	FAILS(CSF_EINVALID, csf__db_copy(db, copy, b.ptr, b.len, &rows));
+	assert_non_null(strstr(csf_error_last()->message, "COPY copy_t"));
+	FAILS(CSF_ERROR, csf__db_commit(db));
+	assert_int_equal(query_i64(db, "SELECT count(*) FROM copy_t"), 4);
+	csf__buf_free(&b);
+}
+
 /* -------------------------------------------------------- partitions */
 
 static const int64_t day0 = INT64_C(1709251200000); /* 2024-03-01T00:00:00Z */
@@ -1359,6 +1431,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_half_read_statement_and_other_writers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_statement_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_columns, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partitions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeouts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
