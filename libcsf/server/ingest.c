@@ -501,11 +501,13 @@ static int write_status(csf__db *db, const csf__ingest_item *it)
 {
 	static const char *const q_hello =
 		"UPDATE agents SET status = 'online', last_heartbeat = $2, updated_at = $3, hostname = $4, "
-		"ip_address = $5, agent_version = $6, os_type = $7, os_version = $8, architecture = $9 WHERE id = $1";
+		"ip_address = $5, agent_version = $6, os_type = $7, os_version = $8, architecture = $9, "
+		"outbox_depth = $10, dropped_messages = $11 WHERE id = $1";
 	static const char *const q_status =
 		"UPDATE agents SET status = $2, updated_at = $3 WHERE id = $1";
 	static const char *const q_heartbeat =
-		"UPDATE agents SET last_heartbeat = $2 WHERE id = $1 AND (last_heartbeat IS NULL OR last_heartbeat < $2)";
+		"UPDATE agents SET last_heartbeat = $2, outbox_depth = $3, dropped_messages = $4 "
+		"WHERE id = $1 AND (last_heartbeat IS NULL OR last_heartbeat < $2)";
 	const Csf__V1__HostFacts *h = it->host;
 	int64_t now = csf__now_ms();
 	csf__stmt *st;
@@ -524,6 +526,8 @@ static int write_status(csf__db *db, const csf__ingest_item *it)
 		csf__db_bind_text(st, 7, h->os_type[0] ? h->os_type : "linux");
 		csf__db_bind_text(st, 8, h->os_pretty[0] ? h->os_pretty : h->os_version);
 		csf__db_bind_text(st, 9, h->arch);
+		csf__db_bind_i64(st, 10, (int64_t)(it->outbox_depth & INT64_MAX));
+		csf__db_bind_i64(st, 11, (int64_t)(it->dropped_messages & INT64_MAX));
 		return csf__db_run(st);
 	}
 	if (it->status) {
@@ -540,6 +544,8 @@ static int write_status(csf__db *db, const csf__ingest_item *it)
 		if (!rc) {
 			csf__db_bind_text(st, 1, it->agent_id);
 			csf__db_bind_i64(st, 2, it->last_heartbeat);
+			csf__db_bind_i64(st, 3, (int64_t)(it->outbox_depth & INT64_MAX));
+			csf__db_bind_i64(st, 4, (int64_t)(it->dropped_messages & INT64_MAX));
 			rc = csf__db_run(st);
 		}
 	}

@@ -136,6 +136,9 @@ typedef struct csf__ingest_item {
 	/* STATUS */
 	const char *status;          /* "online", "offline", "error" or NULL: unchanged */
 	int64_t last_heartbeat;      /* 0: unchanged */
+	/* with last_heartbeat: the agent's outbox as its Hello or Heartbeat
+	 * reported it (messages waiting for an ack, dropped since enrollment) */
+	uint64_t outbox_depth, dropped_messages;
 	Csf__V1__HostFacts *host;    /* inside msg (a Hello), may be NULL */
 	char agent_version[64];
 	char ip_address[64];

@@ -14,7 +14,7 @@
 
 #define COLUMNS \
 	"id, name, hostname, ip_address, agent_version, os_type, os_version, architecture, status, " \
-	"last_heartbeat, registered_at, updated_at, tags, capabilities"
+	"last_heartbeat, registered_at, updated_at, tags, capabilities, outbox_depth, dropped_messages"
 
 static void agent_json(csf__json *j, csf__stmt *st)
 {
@@ -37,6 +37,8 @@ static void agent_json(csf__json *j, csf__stmt *st)
 	csf__json_key(j, "updated_at"); csf__json_i64(j, csf__db_col_i64(st, 11));
 	csf__json_key(j, "tags"); csf__json_raw(j, csf__db_col_text(st, 12));
 	csf__json_key(j, "capabilities"); csf__json_raw(j, csf__db_col_text(st, 13));
+	csf__json_key(j, "outbox_depth"); csf__json_i64(j, csf__db_col_i64(st, 14));
+	csf__json_key(j, "dropped_messages"); csf__json_i64(j, csf__db_col_i64(st, 15));
 	csf__json_end_object(j);
 }
 

@@ -32,6 +32,7 @@ struct csf__session {
 	int64_t heartbeat_due;        /* wall ms of the last heartbeat not yet written, 0: none */
 	int64_t heartbeat_written;
 	uint64_t acked_seq;
+	uint64_t outbox_depth, dropped_messages; /* the agent's, from Hello and heartbeats */
 	unsigned hello : 1, registered : 1, paused : 1;
 };
 
@@ -186,6 +187,8 @@ static int push_status(csf__session *x, const char *status, int64_t heartbeat, C
 		return CSF_ENOMEM;
 	it->status = status;
 	it->last_heartbeat = heartbeat;
+	it->outbox_depth = x->outbox_depth;
+	it->dropped_messages = x->dropped_messages;
 	if (hello) {
 		it->msg = hello;
 		it->host = hello->hello->host;
@@ -292,6 +295,8 @@ static int on_hello(csf__session *x, Csf__V1__AgentMessage *m, csf__arena *arena
 	}
 	snprintf(x->boot_id, sizeof(x->boot_id), "%s", m->boot_id);
 	snprintf(x->agent_version, sizeof(x->agent_version), "%s", m->hello->agent_version);
+	x->outbox_depth = m->hello->outbox_depth;
+	x->dropped_messages = m->hello->dropped_messages;
 	if (register_session(x) != 0 || csf__random_id(x->session_id) != 0)
 		return csf_net_call_finish(x->call, CSF_NET_INTERNAL, "out of memory"), 0;
 	x->hello = 1;
@@ -452,6 +457,8 @@ static int stream_message(csf_net_call *call, const unsigned char *data, size_t 
 	switch (m->body_case) {
 	case CSF__V1__AGENT_MESSAGE__BODY_HEARTBEAT:
 		x->heartbeat_due = csf__now_ms();
+		x->outbox_depth = m->heartbeat->outbox_depth;
+		x->dropped_messages = m->heartbeat->dropped_messages;
 		break;
 	case CSF__V1__AGENT_MESSAGE__BODY_RENEW_CERTIFICATE:
 		on_renewal(x, m);

@@ -456,9 +456,20 @@ static const char schema_2_postgres[] =
 	"CREATE INDEX agent_metrics_1h_bucket ON agent_metrics_1h (bucket);\n"
 	"CREATE INDEX agent_metrics_time ON agent_metrics (\"timestamp\");\n";
 
+/* What the agent's outbox holds and has dropped, from its Hello and
+ * heartbeats (docs/protocol.md, delivery). */
+static const char schema_3_sqlite[] =
+	"ALTER TABLE agents ADD COLUMN outbox_depth INTEGER NOT NULL DEFAULT 0;\n"
+	"ALTER TABLE agents ADD COLUMN dropped_messages INTEGER NOT NULL DEFAULT 0;\n";
+
+static const char schema_3_postgres[] =
+	"ALTER TABLE agents ADD COLUMN outbox_depth BIGINT NOT NULL DEFAULT 0,\n"
+	"  ADD COLUMN dropped_messages BIGINT NOT NULL DEFAULT 0;\n";
+
 const csf__migration csf__migrations[] = {
 	{ 1, "initial schema", schema_1_sqlite, schema_1_postgres },
 	{ 2, "time indexes for rollups and retention", schema_2_sqlite, schema_2_postgres },
+	{ 3, "the agent's outbox depth and dropped count", schema_3_sqlite, schema_3_postgres },
 };
 
 const size_t csf__migrations_count = CSF__ARRAY_SIZE(csf__migrations);

@@ -414,6 +414,10 @@ class Delivery(OwnServer):
             self.assertEqual(dropped, s["dropped"])
             # the oldest went: what arrived is the newest, without a gap, and the count explains the rest
             self.assertEqual(seqs, list(range(dropped + 1, made + 1)))
+            # and the server was told: the agent's record carries the same count
+            admin = srv.login()
+            wait_until(lambda: srv.rest("GET", "/api/v1/agents/" + aid, token=admin)[1]["dropped_messages"] == dropped,
+                       what="the dropped count at the server")
         finally:
             srv.stop()
 

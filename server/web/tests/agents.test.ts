@@ -18,6 +18,8 @@ function agent(i: number, over: Partial<Agent> = {}): Agent {
 		updated_at: 1,
 		tags: { env: i % 3 === 0 ? 'prod' : 'dev', rack: String(i % 7) },
 		capabilities: ['metrics'],
+		outbox_depth: 0,
+		dropped_messages: 0,
 		...over
 	};
 }

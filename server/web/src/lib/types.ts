@@ -26,6 +26,8 @@ export interface Agent {
 	updated_at: number;
 	tags: Record<string, string>;
 	capabilities: string[];
+	outbox_depth: number;
+	dropped_messages: number;
 }
 
 export interface Page<T> {
