@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: set up, build, and run csf-server on embedded SQLite, printing
-# its URL and the admin login. Settings come from the environment as usual
+# The main job: set up, build, and run csf-server on embedded SQLite with the
+# dashboard and a local csf-agent enrolled and running, printing the URL and
+# the admin login. Settings come from the environment as usual
 # (CSF_DATA_DIR, CSF_HTTP_LISTEN, CSF_AGENT_LISTEN, ...; see docs/csf-server.md);
 # extra arguments go to `csf-server serve`. Ctrl-C stops it.
 set -euo pipefail
@@ -23,7 +24,14 @@ export CSF_AGENT_LISTEN=${CSF_AGENT_LISTEN:-0.0.0.0:7443}
 log=$(mktemp)
 build/bin/csf-server serve "$@" 2> >(tee "$log" >&2) &
 server=$!
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -f "$log"' EXIT INT TERM
+agent=''
+stop() {
+  [ -z "$agent" ] || kill "$agent" 2>/dev/null || true
+  kill "$server" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -f "$log"
+}
+trap stop EXIT INT TERM
 
 for _ in $(seq 1 100); do
   grep -q "serving: http on port" "$log" 2>/dev/null && break
@@ -31,7 +39,18 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 port=$(sed -n 's/.*serving: http on port \([0-9]*\),.*/\1/p' "$log" | head -n1)
-[ -n "$port" ] || { echo "run: csf-server did not start in time" >&2; exit 1; }
+agent_port=$(sed -n 's/.*serving: http on port [0-9]*, agents on port \([0-9]*\),.*/\1/p' "$log" | head -n1)
+[ -n "$port" ] && [ -n "$agent_port" ] || { echo "run: csf-server did not start in time" >&2; exit 1; }
+
+# A local agent: enrolled once (its identity stays in the state dir), then run.
+state=${CSF_LOCAL_AGENT_STATE_DIR:-$CSF_DATA_DIR/local-agent}
+if [ ! -f "$state/identity.conf" ]; then
+  token=$(build/bin/csf-server token create --ttl 5m | awk 'END { print $NF }')
+  build/bin/csf-agent enroll --server-url "https://127.0.0.1:${agent_port}" --token "$token" \
+    --state-dir "$state" --tags role=local
+fi
+build/bin/csf-agent run --state-dir "$state" --config /dev/null 2> >(sed 's/^/[agent] /' >&2) &
+agent=$!
 
 echo
 if [ -n "${CSF_WEB_ROOT:-}" ]; then
@@ -44,6 +63,7 @@ if [ -f "$CSF_DATA_DIR/initial-admin-password" ]; then
 else
   echo "admin login: admin / the password set on first start (CSF_ADMIN_PASSWORD)"
 fi
-echo "enroll an agent: build/bin/csf-server token create   (prints the token)"
+echo "local agent: enrolled as $(hostname) and running (state in $state)"
+echo "enroll another: build/bin/csf-server token create --data-dir $CSF_DATA_DIR   (prints the token)"
 echo
 wait "$server"
