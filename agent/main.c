@@ -11,6 +11,8 @@ static void usage(FILE *out)
 		"\n"
 		"commands:\n"
 		"  collect    print a snapshot of this host (csf-agent collect --help)\n"
+		"  install    enroll and install as a system service (csf-agent install --help)\n"
+		"  uninstall  remove the service; --purge also the identity and user\n"
 		"  version    print the version\n"
 		"  help       print this help\n");
 }
@@ -23,6 +25,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "collect") == 0)
 		return agent_collect_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "install") == 0)
+		return agent_install_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "uninstall") == 0)
+		return agent_uninstall_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("csf-agent %s (libcsf %s)\n", CSF_VERSION, csf_version(NULL));
 		return 0;
