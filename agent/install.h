@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <csf/csf.h>
+
 /* Exit codes of install and uninstall besides 0, 1 and 2 (enroll's own
  * codes pass through unchanged when enrollment fails). */
 #define AGENT_EXIT_NOT_ROOT 20
@@ -19,7 +21,7 @@
 #define AGENT_UNIT "csf-agent.service"
 #define AGENT_UNIT_DIR "/etc/systemd/system"
 #define AGENT_DEFAULT_CONFIG "/etc/csf/agent.conf"
-#define AGENT_DEFAULT_STATE_DIR "/var/lib/csf-agent"
+#define AGENT_DEFAULT_STATE_DIR CSF_AGENT_DEFAULT_STATE_DIR
 #define AGENT_DEFAULT_BIN "/usr/local/bin/csf-agent"
 
 /* The unit and (on macOS) the launchd plist, embedded at build time. */

@@ -371,6 +371,9 @@ static int create_user(const install_opts *o, install_undo *u, uid_t *uid, gid_t
 	return 0;
 }
 
+/* userdel, then groupdel when the group outlives the user (userdel
+ * removes it only where login.defs says USERGROUPS_ENAB, which a --prefix
+ * root may not have). */
 static int delete_user(const char *root)
 {
 	const char *argv[6];
@@ -378,8 +381,6 @@ static int delete_user(const char *root)
 	gid_t gid;
 	int n = 0;
 
-	if (install_user_lookup(root, AGENT_USER, &uid, &gid) != 0)
-		return 0;
 	argv[n++] = "userdel";
 	if (root) {
 		argv[n++] = "--prefix";
@@ -387,8 +388,11 @@ static int delete_user(const char *root)
 	}
 	argv[n++] = AGENT_USER;
 	argv[n] = NULL;
-	if (install_run(argv) != 0)
+	if (install_user_lookup(root, AGENT_USER, &uid, &gid) == 0 && install_run(argv) != 0)
 		return fprintf(stderr, "csf-agent: userdel %s failed\n", AGENT_USER), -1;
+	argv[0] = "groupdel";
+	if (install_group_lookup(root, AGENT_USER, &gid) == 0 && install_run(argv) != 0)
+		return fprintf(stderr, "csf-agent: groupdel %s failed\n", AGENT_USER), -1;
 	return 0;
 }
 

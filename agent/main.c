@@ -11,6 +11,7 @@ static void usage(FILE *out)
 		"\n"
 		"commands:\n"
 		"  collect    print a snapshot of this host (csf-agent collect --help)\n"
+		"  enroll     enroll this host with a csf-server (csf-agent enroll --help)\n"
 		"  install    enroll and install as a system service (csf-agent install --help)\n"
 		"  uninstall  remove the service; --purge also the identity and user\n"
 		"  version    print the version\n"
@@ -25,6 +26,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "collect") == 0)
 		return agent_collect_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "enroll") == 0)
+		return agent_enroll_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "install") == 0)
 		return agent_install_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "uninstall") == 0)

@@ -308,20 +308,7 @@ static int log_json;
 static void log_line(csf_log_level level, const char *module, const char *message, void *payload)
 {
 	(void)payload;
-	if (log_json) {
-		fprintf(stderr, "{\"level\":\"%s\",\"module\":\"%s\",\"message\":\"", csf_log_level_name(level), module);
-		for (const char *p = message; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				fprintf(stderr, "\\%c", *p);
-			else if ((unsigned char)*p < 0x20)
-				fprintf(stderr, "\\u%04x", *p);
-			else
-				fputc(*p, stderr);
-		}
-		fputs("\"}\n", stderr);
-	} else {
-		fprintf(stderr, "csf-server: %s: %s: %s\n", csf_log_level_name(level), module, message);
-	}
+	csf_log_write_line(stderr, log_json, "csf-server", level, module, message);
 }
 
 static int setup_logging(const settings *st)

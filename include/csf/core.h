@@ -10,6 +10,7 @@
 #define CSF_CORE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -116,6 +117,15 @@ CSF_API int csf_log_set_callback(csf_log_level max_level, csf_log_cb cb, void *p
 
 /* The name of a level ("error", "warn", "info", "debug", "trace"). */
 CSF_API const char *csf_log_level_name(csf_log_level level);
+
+/*
+ * Write one record to `out` as one line, for a daemon's log callback:
+ * "PROGRAM: LEVEL: MODULE: MESSAGE", or with `json` an object
+ * {"level":...,"module":...,"message":...} (control characters escaped).
+ * Thread-safe as stdio is.
+ */
+CSF_API void csf_log_write_line(FILE *out, int json, const char *program, csf_log_level level,
+				const char *module, const char *message);
 
 /*
  * Memory. Every allocation the library makes goes through one allocator.

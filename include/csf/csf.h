@@ -10,6 +10,7 @@
 #include "core.h"
 #include "collect.h"
 #include "net.h"
+#include "agent.h"
 #include "server.h"
 #include "store.h"
 

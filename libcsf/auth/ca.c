@@ -39,15 +39,6 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
-static int path_join(char out[PATH_MAX], const char *dir, const char *name)
-{
-	int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
-
-	if (n < 0 || n >= PATH_MAX)
-		return csf__error_set(CSF_EINVALID, "ca: path too long: %s/%s", dir, name);
-	return 0;
-}
-
 /* ------------------------------------------------------------ certificates */
 
 static int random_serial(X509 *x)
@@ -177,102 +168,6 @@ static int cert_to_pem(X509 *x, csf__buf *out)
 /* ------------------------------------------------------------- the CA files */
 
 /* 1 when `path` exists, 0 when it does not, or an error. */
-static int file_exists(const char *path)
-{
-	struct stat st;
-
-	if (stat(path, &st) == 0)
-		return 1;
-	if (errno == ENOENT)
-		return 0;
-	return csf__error_set_errno(CSF_EIO, errno, "ca: cannot stat %s", path);
-}
-
-/* mkdir -p, new directories 0700; an existing one is left as it is. */
-static int make_dir(const char *dir)
-{
-	char path[PATH_MAX];
-	size_t len = strlen(dir), i;
-	struct stat st;
-
-	if (len >= sizeof(path))
-		return csf__error_set(CSF_EINVALID, "ca: path too long: %s", dir);
-	memcpy(path, dir, len + 1);
-	for (i = 1; i <= len; i++) {
-		if (path[i] != '/' && path[i] != '\0')
-			continue;
-		path[i] = '\0';
-		if (stat(path, &st) != 0 && mkdir(path, 0700) != 0 && errno != EEXIST)
-			return csf__error_set_errno(CSF_EIO, errno, "ca: cannot create %s", path);
-		path[i] = dir[i];
-	}
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		return csf__error_set(CSF_EIO, "ca: %s is not a directory", dir);
-	return 0;
-}
-
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/*
- * Write DIR/NAME atomically with `mode`: a temporary file created with
- * O_EXCL (never through a link an attacker left), written, synced, then
- * renamed into place, so the file is never seen half-written or with wider
- * permissions.
- */
-static int write_file_atomic(const char *dir, const char *name, const char *data, size_t len, mode_t mode)
-{
-	char path[PATH_MAX], tmp[PATH_MAX], tmpname[64];
-	int fd, rc;
-
-	snprintf(tmpname, sizeof(tmpname), ".%s.tmp", name);
-	rc = path_join(path, dir, name);
-	if (!rc)
-		rc = path_join(tmp, dir, tmpname);
-	if (rc)
-		return rc;
-	if (unlink(tmp) != 0 && errno != ENOENT) /* left by a crash */
-		return csf__error_set_errno(CSF_EIO, errno, "ca: cannot remove %s", tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd < 0)
-		return csf__error_set_errno(CSF_EIO, errno, "ca: cannot create %s", tmp);
-	if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-		rc = csf__error_set_errno(CSF_EIO, errno, "ca: cannot write %s", tmp);
-		close(fd);
-		unlink(tmp);
-		return rc;
-	}
-	if (close(fd) != 0 || rename(tmp, path) != 0) {
-		rc = csf__error_set_errno(CSF_EIO, errno, "ca: cannot write %s", path);
-		unlink(tmp);
-		return rc;
-	}
-	return 0;
-}
-
-static int sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-
-	if (fd < 0 || fsync(fd) != 0)
-		rc = csf__error_set_errno(CSF_EIO, errno, "ca: cannot sync %s", dir);
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
 static int ca_digest(csf__ca *ca)
 {
 	unsigned char md[32];
@@ -335,7 +230,7 @@ static int ca_load(csf__ca *ca, const char *pem_path, const char *key_path)
 
 static int ca_create(csf__ca *ca, const char *dir)
 {
-	char id[33], cn[64], key_path[PATH_MAX], *key_pem = NULL;
+	char id[33], cn[64], key_path[CSF__PATH_MAX], *key_pem = NULL;
 	csf__buf pem = CSF__BUF_INIT(16384);
 	X509_NAME *name = NULL;
 	int rc;
@@ -371,14 +266,14 @@ static int ca_create(csf__ca *ca, const char *dir)
 	/* the key first: a crash between the two leaves a key alone, which
 	 * the next start reports instead of making a second CA */
 	if (!rc)
-		rc = write_file_atomic(dir, "ca.key", key_pem, strlen(key_pem), 0600);
+		rc = csf__file_write_atomic(dir, "ca.key", key_pem, strlen(key_pem), 0600);
 	if (!rc) {
-		rc = write_file_atomic(dir, "ca.pem", pem.ptr, pem.len, 0644);
-		if (rc && path_join(key_path, dir, "ca.key") == 0)
+		rc = csf__file_write_atomic(dir, "ca.pem", pem.ptr, pem.len, 0644);
+		if (rc && csf__path_join(key_path, dir, "ca.key") == 0)
 			unlink(key_path);
 	}
 	if (!rc)
-		rc = sync_dir(dir);
+		rc = csf__dir_sync(dir);
 	if (!rc)
 		rc = ca_digest(ca);
 out:
@@ -394,11 +289,11 @@ out:
 /* Which of the two files exist: 0 none, 1 both; one alone is an error. */
 static int ca_files(const char *pem_path, const char *key_path)
 {
-	int have_pem = file_exists(pem_path), have_key;
+	int have_pem = csf__file_exists(pem_path), have_key;
 
 	if (have_pem < 0)
 		return have_pem;
-	have_key = file_exists(key_path);
+	have_key = csf__file_exists(key_path);
 	if (have_key < 0)
 		return have_key;
 	if (have_pem != have_key)
@@ -412,12 +307,12 @@ static int ca_files(const char *pem_path, const char *key_path)
  * servers starting at once on one data directory end up with one CA. */
 static int ca_create_locked(csf__ca *ca, const char *dir, const char *pem_path, const char *key_path)
 {
-	char lock_path[PATH_MAX];
+	char lock_path[CSF__PATH_MAX];
 	int fd, rc, have;
 
-	rc = make_dir(dir);
+	rc = csf__dir_make(dir);
 	if (!rc)
-		rc = path_join(lock_path, dir, ".ca.lock");
+		rc = csf__path_join(lock_path, dir, ".ca.lock");
 	if (rc)
 		return rc;
 	fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -441,15 +336,15 @@ static int ca_create_locked(csf__ca *ca, const char *dir, const char *pem_path, 
 
 int csf__ca_load_or_create(csf__ca *ca, const char *dir)
 {
-	char pem_path[PATH_MAX], key_path[PATH_MAX];
+	char pem_path[CSF__PATH_MAX], key_path[CSF__PATH_MAX];
 	int have, rc;
 
 	if (!ca || !dir || !*dir)
 		return csf__misuse("csf__ca_load_or_create: NULL argument");
 	memset(ca, 0, sizeof(*ca));
-	rc = path_join(pem_path, dir, "ca.pem");
+	rc = csf__path_join(pem_path, dir, "ca.pem");
 	if (!rc)
-		rc = path_join(key_path, dir, "ca.key");
+		rc = csf__path_join(key_path, dir, "ca.key");
 	if (rc)
 		return rc;
 	/* without the lock, one file alone may be a CA being written right

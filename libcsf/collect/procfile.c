@@ -6,7 +6,7 @@
 
 #include "collect/procfile.h"
 
-char *csf__path_join(const char *root, const char *rel)
+char *csf__path_concat(const char *root, const char *rel)
 {
 	size_t rn = strlen(root), ln = strlen(rel);
 	char *p;
@@ -28,7 +28,7 @@ char *csf__path_join(const char *root, const char *rel)
 
 int csf__procfile_open(csf__procfile *f, const char *root, const char *rel)
 {
-	f->path = csf__path_join(root, rel);
+	f->path = csf__path_concat(root, rel);
 	if (!f->path)
 		return CSF_ENOMEM;
 	f->fd = open(f->path, O_RDONLY | O_CLOEXEC);

@@ -23,7 +23,7 @@ int csf__procfile_read_small(csf__procfile *f, char *buf, size_t cap, size_t *le
 void csf__procfile_close(csf__procfile *f);
 
 /* Join a root and a relative path ("/proc" + "stat"); NULL on ENOMEM. */
-char *csf__path_join(const char *root, const char *rel);
+char *csf__path_concat(const char *root, const char *rel);
 
 /* Read a whole small file once (open, read, close). */
 int csf__file_read(const char *root, const char *rel, csf__buf *buf);

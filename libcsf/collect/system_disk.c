@@ -29,7 +29,7 @@ static int is_whole_disk(csf__system *sys, const csf__diskstat *d, int *whole)
 	for (p = rel; *p; p++)
 		if (*p == '/' && p > rel + 5)
 			*p = '!';
-	path = csf__path_join(sys->sys_path, rel);
+	path = csf__path_concat(sys->sys_path, rel);
 	if (!path)
 		return CSF_ENOMEM;
 	*whole = access(path, F_OK) == 0;

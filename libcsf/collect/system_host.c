@@ -22,7 +22,7 @@ static void copy_trimmed(char *dst, size_t cap, const char *src, size_t n)
  * Returns 0 when sysfs has no topology. */
 static int count_cores(csf__system *sys, const char *list_name, uint32_t *out)
 {
-	char *dir_path = csf__path_join(sys->sys_path, "devices/system/cpu");
+	char *dir_path = csf__path_concat(sys->sys_path, "devices/system/cpu");
 	csf__buf seen = CSF__BUF_INIT(1u << 20), one = CSF__BUF_INIT(1u << 16);
 	struct dirent *de;
 	DIR *d;

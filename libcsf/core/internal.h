@@ -121,6 +121,23 @@ uint64_t csf__time_mono_ms(void);
 void csf__civil_from_days(int64_t days, int *y, unsigned *m, unsigned *d);
 int64_t csf__days_from_civil(int64_t y, unsigned m, unsigned d);
 
+/* Files. Paths are at most CSF__PATH_MAX bytes (CSF_EINVALID beyond). */
+#define CSF__PATH_MAX 4096
+int csf__path_join(char out[CSF__PATH_MAX], const char *dir, const char *name);
+/* 1 when `path` exists, 0 when not, CSF_EIO when stat fails otherwise. */
+int csf__file_exists(const char *path);
+/* mkdir -p: new directories 0700, existing ones keep their mode. */
+int csf__dir_make(const char *dir);
+/*
+ * Write DIR/NAME atomically with `mode`: a temporary file created with
+ * O_EXCL (never through a link an attacker left), written, synced, then
+ * renamed into place, so the file is never seen half-written or with wider
+ * permissions. Sync the directory afterwards (csf__dir_sync) for the
+ * rename to survive a power loss.
+ */
+int csf__file_write_atomic(const char *dir, const char *name, const char *data, size_t len, unsigned int mode);
+int csf__dir_sync(const char *dir);
+
 /* Hex: `n` bytes as 2n lowercase digits and a NUL; a digit's value (either
  * case), or -1. */
 void csf__hex_encode(char *out, const void *in, size_t n);

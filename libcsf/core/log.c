@@ -50,3 +50,26 @@ void csf__log(csf_log_level level, const char *module, const char *fmt, ...)
 	va_end(ap);
 	log_cb(level, module, line, log_payload);
 }
+
+void csf_log_write_line(FILE *out, int json, const char *program, csf_log_level level, const char *module,
+			const char *message)
+{
+	if (!out || !module || !message)
+		return;
+	if (!json) {
+		fprintf(out, "%s: %s: %s: %s\n", program ? program : "csf", csf_log_level_name(level), module, message);
+		return;
+	}
+	flockfile(out);
+	fprintf(out, "{\"level\":\"%s\",\"module\":\"%s\",\"message\":\"", csf_log_level_name(level), module);
+	for (const char *p = message; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if ((unsigned char)*p < 0x20)
+			fprintf(out, "\\u%04x", *p);
+		else
+			putc_unlocked(*p, out);
+	}
+	fputs("\"}\n", out);
+	funlockfile(out);
+}
