@@ -242,6 +242,14 @@ class AgentInstall(unittest.TestCase):
         self.assertEqual(tree(root), before)
         self.assertIsNone(user_ids(root))
 
+    def test_docker_without_docker_group(self):
+        root = self.root()
+        before = tree(root)
+        r = agent("install", "--root", root, "--server-url", self.url, "--token", self.srv.token(), "--docker")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("no group 'docker'", r.stderr)
+        self.assertEqual(tree(root), before)
+
     def test_bad_command_lines(self):
         r = agent("install", "--token", "x")
         self.assertEqual(r.returncode, 2)
@@ -252,6 +260,9 @@ class AgentInstall(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         r = agent("uninstall", "--bogus")
         self.assertEqual(r.returncode, 2)
+        r = agent("install", "--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("--api-key", r.stdout)
 
     def test_not_root(self):
         root = self.root()
