@@ -327,7 +327,7 @@ static int service_remove(const install_opts *o, const install_paths *p)
 	if (install_remove_file(p->unit) || install_remove_file(p->dropin_install) ||
 	    install_remove_file(p->dropin_docker))
 		rc = AGENT_EXIT_FAILURE;
-	if (rmdir(p->dropin_dir) != 0 && errno != ENOENT && errno != ENOTEMPTY)
+	if (rmdir(p->dropin_dir) != 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST)
 		rc = AGENT_EXIT_FAILURE;
 	if (!o->root && systemd_running()) {
 		const char *reload[] = { "systemctl", "daemon-reload", NULL };
@@ -568,6 +568,28 @@ fail:
 
 /* ----------------------------------------------------------- uninstall */
 
+/* --purge removes the state dir recursively, so it must look like one: not
+ * "/" or a top-level directory, and holding an identity or owned by the
+ * agent's user (install hands it over). A missing one is fine. */
+static int purge_state(const install_opts *o, const install_paths *p)
+{
+	struct stat st;
+	uid_t uid;
+	gid_t gid;
+	const char *second = strchr(o->state_dir + 1, '/');
+
+	if (lstat(p->state, &st) != 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!second || !second[1] || !S_ISDIR(st.st_mode) ||
+	    (access(p->identity, F_OK) != 0 &&
+	     (install_user_lookup(o->root, AGENT_USER, &uid, &gid) != 0 || st.st_uid != uid))) {
+		fprintf(stderr, "csf-agent uninstall: not removing %s: it does not look like a csf-agent state "
+				"directory (no identity.conf, not owned by %s)\n", p->state, AGENT_USER);
+		return -1;
+	}
+	return install_remove_tree(p->state);
+}
+
 int agent_uninstall_main(int argc, char **argv)
 {
 	install_opts o = { 0 };
@@ -591,9 +613,9 @@ int agent_uninstall_main(int argc, char **argv)
 	rc = service_remove(&o, &p);
 	if (install_remove_file(p.config) != 0)
 		rc = AGENT_EXIT_FAILURE;
-	if (rmdir(p.config_dir) != 0 && errno != ENOENT && errno != ENOTEMPTY)
+	if (rmdir(p.config_dir) != 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST && errno != EBUSY)
 		rc = AGENT_EXIT_FAILURE;
-	if (o.purge && (install_remove_tree(p.state) != 0 || delete_user(o.root) != 0))
+	if (o.purge && (purge_state(&o, &p) != 0 || delete_user(o.root) != 0))
 		rc = AGENT_EXIT_FAILURE;
 	printf("csf-agent uninstall: %s%s\n", rc ? "finished with errors" : "done",
 	       o.purge ? "" : rc ? "" : " (the identity in the state dir is kept: --purge removes it)");

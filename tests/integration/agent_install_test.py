@@ -242,6 +242,18 @@ class AgentInstall(unittest.TestCase):
         self.assertEqual(tree(root), before)
         self.assertIsNone(user_ids(root))
 
+    def test_purge_spares_what_is_not_a_state_dir(self):
+        root = self.root()
+        keep = os.path.join(root, "var/lib/precious")
+        os.makedirs(keep)
+        with open(os.path.join(keep, "data"), "w") as f:
+            f.write("not the agent's")
+        for state_dir in ("/var/lib/precious", "/var"):
+            r = agent("uninstall", "--root", root, "--purge", "--state-dir", state_dir)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn("does not look like a csf-agent state directory", r.stderr)
+        self.assertTrue(os.path.exists(os.path.join(keep, "data")))
+
     def test_docker_without_docker_group(self):
         root = self.root()
         before = tree(root)
