@@ -12,6 +12,8 @@ static void usage(FILE *out)
 		"commands:\n"
 		"  collect    print a snapshot of this host (csf-agent collect --help)\n"
 		"  enroll     enroll this host with a csf-server (csf-agent enroll --help)\n"
+		"  run        run the agent daemon (csf-agent run --help)\n"
+		"  status     show the daemon's state (csf-agent status --help)\n"
 		"  install    enroll and install as a system service (csf-agent install --help)\n"
 		"  uninstall  remove the service; --purge also the identity and user\n"
 		"  version    print the version\n"
@@ -28,6 +30,10 @@ int main(int argc, char **argv)
 		return agent_collect_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "enroll") == 0)
 		return agent_enroll_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "run") == 0)
+		return agent_run_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return agent_status_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "install") == 0)
 		return agent_install_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "uninstall") == 0)

@@ -129,4 +129,67 @@ typedef struct csf__agent_status {
 
 int csf__agent_status_write(const char *dir, const csf__agent_status *st);
 
+/* -------------------------------------------------------------- runtime */
+
+typedef enum csf__conn_state {
+	CSF__AGENT_IDLE = 0,       /* no stream; waiting for the reconnect timer */
+	CSF__AGENT_CONNECTING,     /* Hello sent, no Welcome yet */
+	CSF__AGENT_CONNECTED       /* Welcome received: data flows */
+} csf__conn_state;
+
+struct csf_agent {
+	csf_agent_options o;        /* strings below are copies */
+	char *state_dir;
+	char *server_url;
+	csf__identity id;
+	csf__outbox *ob;
+	csf_collector *collector;
+	csf_net_loop *loop;
+	csf_net_timer *collect_timer, *heartbeat_timer, *reconnect_timer, *renew_timer, *status_timer;
+	int lock_fd;
+	uint64_t next_collect_ms;   /* monotonic */
+	uint32_t interval_s;        /* in effect: the option, else the server's, else 10 */
+	uint32_t heartbeat_s;
+	/* the session */
+	csf_net_channel *ch;
+	csf_net_call *call;
+	csf__conn_state state;
+	uint64_t sent_seq;          /* the highest seq handed to this stream */
+	unsigned attempt;           /* reconnects since the last Welcome */
+	uint32_t reconnect_after_ms; /* from a GoAway, 0: backoff */
+	int64_t connected_since_ms;
+	char transport[16];
+	char last_error[256];
+	/* renewal */
+	char *renew_key_pem;        /* the key of the CSR in flight */
+	int renew_due;
+	/* stop and reload */
+	volatile int stop_requested;
+	volatile int reload_requested;
+	int fatal;                  /* run returns this (CSF_EAUTH, CSF_EIO) */
+	char fatal_msg[512];
+	csf_agent_reload_cb reload_cb;
+	void *reload_payload;
+	int status_dirty;
+	csf__arena host_arena;      /* HostFacts for every Hello */
+	Csf__V1__HostFacts *host;
+};
+
+/* session.c: open a stream (a new channel each time, so a renewed
+ * certificate is used), and what the agent sends on it. */
+void csf__agent_connect(csf_agent *a);
+void csf__agent_disconnect(csf_agent *a);
+/* Send what the window allows from the outbox. */
+void csf__agent_pump(csf_agent *a);
+void csf__agent_send_heartbeat(csf_agent *a);
+void csf__agent_request_renewal(csf_agent *a);
+/* The agent cannot go on (revoked identity, dead outbox): run returns `rc`. */
+void csf__agent_fail(csf_agent *a, int rc, const char *fmt, ...) CSF__PRINTF(3, 4);
+/* Write the status file now. */
+void csf__agent_write_status(csf_agent *a);
+/* run.c: arm the renewal timer from the certificate in use. */
+void csf__agent_schedule_renewal(csf_agent *a);
+/* run.c: the server's AgentSettings (0 keeps ours; options set locally win). */
+void csf__agent_apply_settings(csf_agent *a, const Csf__V1__AgentSettings *s);
+
 #endif

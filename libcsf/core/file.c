@@ -66,7 +66,7 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-int csf__file_write_atomic(const char *dir, const char *name, const char *data, size_t len, unsigned int mode)
+static int write_replace(const char *dir, const char *name, const char *data, size_t len, unsigned int mode, int sync)
 {
 	char path[CSF__PATH_MAX], tmp[CSF__PATH_MAX], tmpname[80];
 	int fd, rc;
@@ -82,7 +82,7 @@ int csf__file_write_atomic(const char *dir, const char *name, const char *data, 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
 	if (fd < 0)
 		return csf__error_set_errno(CSF_EIO, errno, "cannot create %s", tmp);
-	if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	if (write_all(fd, data, len) != 0 || (sync && fsync(fd) != 0)) {
 		rc = csf__error_set_errno(CSF_EIO, errno, "cannot write %s", tmp);
 		close(fd);
 		unlink(tmp);
@@ -94,6 +94,16 @@ int csf__file_write_atomic(const char *dir, const char *name, const char *data, 
 		return rc;
 	}
 	return 0;
+}
+
+int csf__file_write_atomic(const char *dir, const char *name, const char *data, size_t len, unsigned int mode)
+{
+	return write_replace(dir, name, data, len, mode, 1);
+}
+
+int csf__file_replace(const char *dir, const char *name, const char *data, size_t len, unsigned int mode)
+{
+	return write_replace(dir, name, data, len, mode, 0);
 }
 
 int csf__dir_sync(const char *dir)

@@ -137,6 +137,9 @@ int csf__dir_make(const char *dir);
  */
 int csf__file_write_atomic(const char *dir, const char *name, const char *data, size_t len, unsigned int mode);
 int csf__dir_sync(const char *dir);
+/* The same without the sync: for files that are rewritten often and only
+ * ever need to be whole, not durable (a status file). */
+int csf__file_replace(const char *dir, const char *name, const char *data, size_t len, unsigned int mode);
 
 /* Hex: `n` bytes as 2n lowercase digits and a NUL; a digit's value (either
  * case), or -1. */

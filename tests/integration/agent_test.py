@@ -17,7 +17,7 @@ import threading
 import time
 import unittest
 
-from server_common import Server, finish
+from server_common import LogReader, Server, finish
 
 BIN = None
 
@@ -52,7 +52,8 @@ def identity(state):
     return ident
 
 
-class Enroll(unittest.TestCase):
+class OneServer(unittest.TestCase):
+    """Tests that share one csf-server; agents they start are killed after each."""
     @classmethod
     def setUpClass(cls):
         cls.srv = Server(BIN).start()
@@ -61,6 +62,14 @@ class Enroll(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.srv.stop()
+
+    def tearDown(self):
+        for a in AgentProc.all:
+            a.kill()
+        AgentProc.all.clear()
+
+
+class Enroll(OneServer):
 
     def test_enroll_stores_the_identity_and_the_server_knows_it(self):
         st = state_dir()
@@ -143,6 +152,280 @@ class Enroll(unittest.TestCase):
         self.assertEqual(enroll(self.srv, state_dir(), fresh).returncode, 0)
         self.assert_failure(subprocess.run([agent_bin(), "enroll", "--token", fresh], capture_output=True,
                                            text=True), 2, r"--server-url and --token are required")
+
+
+class AgentProc(LogReader):
+    """csf-agent run, its stderr collected line by line."""
+    name = "csf-agent"
+    all = []
+
+    def __init__(self, state, *args, env=None):
+        super().__init__()
+        AgentProc.all.append(self)
+        self.state, self.args, self.env = state, list(args), dict(os.environ, **(env or {}))
+
+    def start(self):
+        self.follow(subprocess.Popen([agent_bin(), "run", "--state-dir", self.state, *self.args],
+                                     stderr=subprocess.PIPE, env=self.env))
+        return self
+
+    def wait_log(self, pattern, timeout=30):
+        return super().wait_log(lambda line: re.search(pattern, line), timeout)
+
+    def stop(self):
+        """SIGTERM: the agent exits 0 within 2 s (DESIGN: flush and exit)."""
+        if self.proc.poll() is not None:
+            return self.proc.returncode
+        t0 = time.time()
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(10)
+        assert time.time() - t0 < 2.0, "SIGTERM took %.2f s" % (time.time() - t0)
+        assert rc == 0, (rc, self.log[-10:])
+        return rc
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def status(state):
+    out = subprocess.run([agent_bin(), "status", "--state-dir", state, "--json"], capture_output=True, text=True)
+    import json
+    return out.returncode, json.loads(out.stdout) if out.stdout else None
+
+
+def wait_until(pred, timeout=30, what="condition"):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def server_seqs(srv, agent_id):
+    db = sqlite3.connect(os.path.join(srv.data, "csf.db"))
+    try:
+        return [r[0] for r in db.execute("SELECT seq FROM agent_metrics WHERE agent_id = ? ORDER BY seq", (agent_id,))]
+    finally:
+        db.close()
+
+
+def enrolled(srv, *extra):
+    st = state_dir()
+    r = enroll(srv, st, None, *extra)
+    assert r.returncode == 0, r.stderr
+    return st, identity(st)["agent_id"]
+
+
+class Run(OneServer):
+    def test_online_metrics_status_and_sigterm(self):
+        st, aid = enrolled(self.srv, "--name", "runner")
+        a = AgentProc(st, "--interval", "1").start()
+        a.wait_log(r"connected to https://127.0.0.1:%d over grpc" % self.srv.agent_port)
+        wait_until(lambda: self.srv.rest("GET", "/api/v1/agents/" + aid, token=self.admin)[1]["status"] == "online",
+                   what="online in REST")
+        wait_until(lambda: len(server_seqs(self.srv, aid)) >= 3, what="3 samples")
+        now = int(time.time())
+        code, body = self.srv.rest("GET", "/api/v1/agents/%s/metrics?from=%d&to=%d&step=1s" % (aid, now - 60, now + 5),
+                                   token=self.admin)
+        self.assertEqual(code, 200, body)
+        buckets = [b for b in body["buckets"] if b["samples"]]
+        self.assertGreaterEqual(len(buckets), 2, body)
+        self.assertGreater(buckets[-1]["memory_total"], 0)
+        wait_until(lambda: status(st)[1]["last_acked_seq"] >= 3, what="acks in status")
+        rc, s = status(st)
+        self.assertEqual(rc, 0)
+        self.assertEqual((s["running"], s["state"], s["transport"], s["agent_id"]), (True, "connected", "grpc", aid))
+        self.assertEqual(s["dropped"], 0)
+        self.assertGreater(s["cert_expires_at"], now)
+        a.stop()
+        rc, s = status(st)
+        self.assertEqual((rc, s["running"]), (3, False))
+        # a second daemon on the same directory is refused while one runs
+        a = AgentProc(st, "--interval", "1").start()
+        a.wait_log(r"starting")
+        b = AgentProc(st).start()
+        self.assertEqual(b.proc.wait(10), 6)
+        self.assertTrue(any("another csf-agent runs on" in l for l in b.log), b.log)
+        a.stop()
+
+    def test_websocket_transport(self):
+        st, aid = enrolled(self.srv)
+        a = AgentProc(st, "--interval", "1", "--transport", "websocket").start()
+        a.wait_log(r"connected to .* over websocket")
+        wait_until(lambda: len(server_seqs(self.srv, aid)) >= 2, what="samples over WebSocket")
+        self.assertEqual(status(st)[1]["transport"], "websocket")
+        a.stop()
+
+    def test_config_file_env_and_flags(self):
+        st, aid = enrolled(self.srv)
+        conf = os.path.join(st, "agent.conf")
+        with open(conf, "w") as f:
+            f.write("# test\ninterval = 7\nlog_format = json\nstate_dir = /nonexistent\n")
+        # flags beat the environment, which beats the file
+        a = AgentProc(st, "--config", conf, env={"CSF_INTERVAL": "1", "CSF_STATE_DIR": "/nonexistent"}).start()
+        a.wait_log(r'^\{"level":"info","module":"agent","message":"agent .* every 1 s')
+        # SIGHUP reads the file again: the environment still says 1, so set it in the file only
+        a.stop()
+        a = AgentProc(st, "--config", conf).start()
+        a.wait_log(r"every 7 s")
+        with open(conf, "w") as f:
+            f.write("interval = 2\n")
+        a.proc.send_signal(signal.SIGHUP)
+        a.wait_log(r"collecting every 2 s")
+        a.wait_log(r"configuration reloaded")
+        a.stop()
+        with open(conf, "w") as f:
+            f.write("interval = 2\n\nintervall = 3\n")
+        r = subprocess.run([agent_bin(), "run", "--state-dir", st, "--config", conf], capture_output=True, text=True,
+                           timeout=10)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("%s:3: unknown setting 'intervall'" % conf, r.stderr)
+        r = subprocess.run([agent_bin(), "run", "--state-dir", st, "--config", conf + ".missing"],
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(".missing", r.stderr)
+        r = subprocess.run([agent_bin(), "run", "--state-dir", st, "--interval", "0"], capture_output=True,
+                           text=True, timeout=10)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("interval must be 1 to 86400", r.stderr)
+
+    def test_bad_state_dirs(self):
+        r = subprocess.run([agent_bin(), "run", "--state-dir", state_dir()], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 6)
+        self.assertIn("holds no agent identity (run csf-agent enroll)", r.stderr)
+        st, aid = enrolled(self.srv)
+        with open(os.path.join(st, "identity.conf"), "a") as f:
+            f.write("agent-id: garbage\n")
+        r = subprocess.run([agent_bin(), "run", "--state-dir", st], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 6, r.stderr)
+        self.assertRegex(r.stderr, r"identity.conf:8: ")
+        st, aid = enrolled(self.srv)
+        os.unlink(os.path.join(st, "agent.crt"))
+        r = subprocess.run([agent_bin(), "run", "--state-dir", st], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 6, r.stderr)
+        self.assertIn("agent.crt is missing", r.stderr)
+        # a damaged outbox: moved aside, a new one with a new boot_id, and the agent says so
+        st, aid = enrolled(self.srv)
+        a = AgentProc(st, "--interval", "1").start()
+        wait_until(lambda: len(server_seqs(self.srv, aid)) >= 2, what="samples")
+        a.stop()
+        boot1 = status(st)[1]["boot_id"]
+        with open(os.path.join(st, "outbox.db"), "wb") as f:
+            f.write(b"garbage " * 1000)
+        a = AgentProc(st, "--interval", "1").start()
+        line = a.wait_log(r"outbox was unreadable")
+        self.assertIn("outbox.db.corrupt", line)
+        a.wait_log(r"connected to")
+        wait_until(lambda: status(st)[1]["last_acked_seq"] >= 1 and status(st)[1]["boot_id"] != boot1,
+                   what="acks for the new boot_id")
+        a.stop()
+
+    def test_revocation_stops_the_agent(self):
+        st, aid = enrolled(self.srv)
+        a = AgentProc(st, "--interval", "1").start()
+        a.wait_log(r"connected to")
+        self.assertEqual(self.srv.rest("DELETE", "/api/v1/agents/" + aid, token=self.admin)[0], 204)
+        self.assertEqual(a.proc.wait(10), 7)
+        self.assertTrue(any(re.search(r"revoked.*enroll it again with csf-agent enroll", l) for l in a.log), a.log)
+        # and it stays stopped: the next start is refused by the server the same way
+        b = AgentProc(st, "--interval", "1").start()
+        self.assertEqual(b.proc.wait(20), 7)
+        self.assertTrue(any("enroll it again" in l for l in b.log), b.log)
+
+
+class OwnServer(unittest.TestCase):
+    """Tests that start (and kill) servers of their own."""
+    def tearDown(self):
+        for a in AgentProc.all:
+            a.kill()
+        AgentProc.all.clear()
+
+
+class Delivery(OwnServer):
+    def test_lossless_across_server_and_agent_sigkill(self):
+        srv = Server(BIN).start()
+        try:
+            st, aid = enrolled(srv)
+            ports = ("127.0.0.1:%d" % srv.http_port, "127.0.0.1:%d" % srv.agent_port)
+            a = AgentProc(st, "--interval", "1", "--backoff-max", "4s").start()
+            a.wait_log(r"connected to")
+            wait_until(lambda: len(server_seqs(srv, aid)) >= 3, what="first samples")
+            srv.kill()  # SIGKILL
+            time.sleep(20)
+            depth = status(st)[1]["outbox_depth"]
+            self.assertGreaterEqual(depth, 15)  # 20 s at 1 s, kept on disk
+            srv.start(*ports)
+            a.wait_log(r"connected to", timeout=30)
+            wait_until(lambda: status(st)[1]["outbox_depth"] <= 1, what="the backlog replayed")
+            a.kill()  # SIGKILL the agent too, then start it again on the same state
+            a = AgentProc(st, "--interval", "1", "--backoff-max", "4s").start()
+            a.wait_log(r"connected to")
+            time.sleep(3)
+            a.stop()
+            s = status(st)[1]
+            self.assertEqual(s["dropped"], 0)
+            wait_until(lambda: len(server_seqs(srv, aid)) >= s["last_acked_seq"], what="all stored")
+            seqs = server_seqs(srv, aid)
+            # every seq from the first to the last, each exactly once
+            self.assertEqual(seqs, list(range(1, len(seqs) + 1)))
+            # the server holds at least what it acked, and nothing the agent never wrote
+            self.assertTrue(s["last_acked_seq"] <= len(seqs) <= s["last_acked_seq"] + s["outbox_depth"], (len(seqs), s))
+            self.assertGreaterEqual(len(seqs), 25)
+        finally:
+            srv.stop()
+
+    def test_outbox_cap_drops_the_oldest_and_counts_exactly(self):
+        srv = Server(BIN).start()
+        try:
+            st, aid = enrolled(srv)
+            ports = ("127.0.0.1:%d" % srv.http_port, "127.0.0.1:%d" % srv.agent_port)
+            srv.kill()
+            a = AgentProc(st, "--interval", "1", "--outbox-max-bytes", "12K", "--backoff-max", "2s").start()
+            wait_until(lambda: ((status(st)[1] or {}).get("dropped") or 0) >= 3, timeout=40, what="drops")
+            a.stop()
+            s = status(st)[1]
+            made = s["dropped"] + s["outbox_depth"]
+            self.assertLessEqual(s["outbox_bytes"], 12 * 1024)
+            self.assertTrue(any("outbox full: dropped" in l for l in a.log), a.log[-5:])
+            srv.start(*ports)
+            a = AgentProc(st, "--interval", "60", "--outbox-max-bytes", "12K").start()
+            a.wait_log(r"connected to")
+            wait_until(lambda: status(st)[1]["outbox_depth"] == 0, what="the rest delivered")
+            a.stop()
+            seqs = server_seqs(srv, aid)
+            dropped = status(st)[1]["dropped"]
+            self.assertEqual(dropped, s["dropped"])
+            # the oldest went: what arrived is the newest, without a gap, and the count explains the rest
+            self.assertEqual(seqs, list(range(dropped + 1, made + 1)))
+        finally:
+            srv.stop()
+
+
+class Renewal(OwnServer):
+    def test_certificate_renews_at_half_life_and_is_used(self):
+        srv = Server(BIN, extra=["--cert-lifetime", "20s"]).start()
+        try:
+            st, aid = enrolled(srv)
+            with open(os.path.join(st, "agent.crt")) as f:
+                first = f.read()
+            a = AgentProc(st, "--interval", "1").start()
+            a.wait_log(r"connected to")
+            t0 = time.time()
+            a.wait_log(r"certificate renewed, valid until", timeout=25)
+            self.assertLess(time.time() - t0, 14)  # 40-60 % of 20 s after issue
+            with open(os.path.join(st, "agent.crt")) as f:
+                self.assertNotEqual(f.read(), first)
+            self.assertFalse(os.path.exists(os.path.join(st, "agent.crt.next")))
+            a.kill()
+            a = AgentProc(st, "--interval", "1").start()
+            a.wait_log(r"connected to")  # the server accepts the renewed certificate
+            a.stop()
+        finally:
+            srv.stop()
 
 
 class Footprint(unittest.TestCase):

@@ -26,40 +26,21 @@ sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 from common import Env  # noqa: E402  (the stubs and PKI helpers of the interop tests)
 
 
-class Server:
-    """csf-server on loopback ports of its own choosing."""
-    all = []  # every server made, for the test's cleanup
+class LogReader:
+    """A daemon's stderr, read all the time (a full pipe would stall it) and
+    searched line by line."""
+    name = "the daemon"
 
-    def __init__(self, bin_dir, data_dir=None, db=None, extra=(), env=None):
-        Server.all.append(self)
-        self.bin = bin_dir
-        self.data = data_dir or tempfile.mkdtemp(prefix="csf-server-")
-        self.db = db
-        self.extra = list(extra)
-        self.env = dict(os.environ, **(env or {}))
-        self.proc = None
+    def __init__(self):
         self.log = []
         self.seen = 0
         self.cond = threading.Condition()
-        self.http_port = self.agent_port = None
+        self.proc = None
 
-    def args(self, *more):
-        a = [os.path.join(self.bin, "csf-server"), *more, "--data-dir", self.data]
-        if self.db:
-            a += ["--db", self.db]
-        return a
-
-    def start(self, http="127.0.0.1:0", agents="127.0.0.1:0"):
-        self.proc = subprocess.Popen(self.args("serve") + ["--http-listen", http, "--agent-listen", agents,
-                                                           *self.extra],
-                                     stderr=subprocess.PIPE, env=self.env)
+    def follow(self, proc):
+        self.proc = proc
         self.seen = len(self.log)
-        # drain stderr all the time: a full pipe would stall the daemon
-        threading.Thread(target=self._read, args=(self.proc,), daemon=True).start()
-        line = self.wait_log(lambda l: "serving: http on port" in l)
-        m = re.search(r"http on port (\d+), agents on port (\d+), CA sha256 ([0-9a-f]{64})", line)
-        self.http_port, self.agent_port, self.ca_sha256 = int(m.group(1)), int(m.group(2)), m.group(3)
-        return self
+        threading.Thread(target=self._read, args=(proc,), daemon=True).start()
 
     def _read(self, proc):
         for raw in proc.stderr:
@@ -70,7 +51,7 @@ class Server:
             self.cond.notify_all()
 
     def wait_log(self, pred, timeout=15):
-        """The first line logged since start() (or the last wait_log) that pred accepts."""
+        """The first line logged since follow() (or the last wait_log) that pred accepts."""
         end = time.time() + timeout
         with self.cond:
             while True:
@@ -82,7 +63,39 @@ class Server:
                 if time.time() >= end or self.proc.poll() is not None and self.seen == len(self.log):
                     break
                 self.cond.wait(max(0.0, min(0.5, end - time.time())))
-        raise AssertionError("csf-server did not log what was expected; last lines: %r" % self.log[-8:])
+        raise AssertionError("%s did not log what was expected; last lines: %r" % (self.name, self.log[-8:]))
+
+
+class Server(LogReader):
+    """csf-server on loopback ports of its own choosing."""
+    name = "csf-server"
+    all = []  # every server made, for the test's cleanup
+
+    def __init__(self, bin_dir, data_dir=None, db=None, extra=(), env=None):
+        super().__init__()
+        Server.all.append(self)
+        self.bin = bin_dir
+        self.data = data_dir or tempfile.mkdtemp(prefix="csf-server-")
+        self.db = db
+        self.extra = list(extra)
+        self.env = dict(os.environ, **(env or {}))
+        self.proc = None
+        self.http_port = self.agent_port = None
+
+    def args(self, *more):
+        a = [os.path.join(self.bin, "csf-server"), *more, "--data-dir", self.data]
+        if self.db:
+            a += ["--db", self.db]
+        return a
+
+    def start(self, http="127.0.0.1:0", agents="127.0.0.1:0"):
+        self.follow(subprocess.Popen(self.args("serve") + ["--http-listen", http, "--agent-listen", agents,
+                                                            *self.extra],
+                                     stderr=subprocess.PIPE, env=self.env))
+        line = self.wait_log(lambda l: "serving: http on port" in l)
+        m = re.search(r"http on port (\d+), agents on port (\d+), CA sha256 ([0-9a-f]{64})", line)
+        self.http_port, self.agent_port, self.ca_sha256 = int(m.group(1)), int(m.group(2)), m.group(3)
+        return self
 
     def kill(self, sig=signal.SIGKILL):
         if self.proc and self.proc.poll() is None:
