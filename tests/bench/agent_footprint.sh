@@ -128,7 +128,6 @@ for interval in $intervals; do
 	ne_port=$(sed -n 's/.*msg="Listening on" address=127.0.0.1:\([0-9]*\).*/\1/p' "$work/node_exporter.log")
 	# a scraper at the interval, as Prometheus would
 	while sleep "$interval"; do curl -fsS -o /dev/null "http://127.0.0.1:$ne_port/metrics" || true; done &
-	scraper_pid=$!
 
 	t0=$(date +%s.%N)
 	a0=$(cpu_ns "$agent_pid") n0=$(cpu_ns "$ne_pid") c0=$(cpu_ns "$cd_pid")
