@@ -109,6 +109,29 @@ static int finish_renewal(const char *dir)
 	return rc ? rc : csf__dir_sync(dir);
 }
 
+/* What every identity needs, after the settings were read. */
+static int check_identity(const csf__identity *id, const char *name)
+{
+	size_t i;
+
+	if (!id->agent_id[0] || !id->server_url[0] || strlen(id->ca_sha256) != 64)
+		return csf__error_set(CSF_EPARSE, "%s: agent_id, server_url and ca_sha256 are required", name);
+	for (i = 0; i < 64; i++)
+		if (csf__hex_value(id->ca_sha256[i]) < 0)
+			return csf__error_set(CSF_EPARSE, "%s: ca_sha256 is not 64 hex digits", name);
+	return 0;
+}
+
+int csf__identity_parse(csf__identity *id, const char *text, size_t len, const char *name)
+{
+	loader l = { id, name };
+	int rc;
+
+	memset(id, 0, sizeof(*id));
+	rc = csf_config_parse(text, len, name, on_setting, &l);
+	return rc ? rc : check_identity(id, name);
+}
+
 int csf__identity_load(csf__identity *id, const char *dir)
 {
 	char path[CSF__PATH_MAX];
@@ -127,9 +150,7 @@ int csf__identity_load(csf__identity *id, const char *dir)
 		rc = csf_config_parse_file(path, on_setting, &l);
 	if (rc)
 		return rc == CSF_ENOTFOUND ? CSF_EIO : rc;
-	if (!id->agent_id[0] || !id->server_url[0] || strlen(id->ca_sha256) != 64)
-		return csf__error_set(CSF_EPARSE, "%s: agent_id, server_url and ca_sha256 are required", path);
-	if ((rc = csf__path_join(path, dir, "agent.crt")) != 0)
+	if ((rc = check_identity(id, path)) != 0 || (rc = csf__path_join(path, dir, "agent.crt")) != 0)
 		return rc;
 	rc = cert_validity(path, &id->cert_not_before, &id->cert_expires_at);
 	return rc == CSF_ENOTFOUND ? csf__error_set(CSF_EPARSE, "%s is missing", path) : rc;

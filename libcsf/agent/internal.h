@@ -35,6 +35,10 @@ typedef struct csf__identity {
  */
 int csf__identity_load(csf__identity *id, const char *dir);
 
+/* The same for identity.conf's text in memory (`name` is used in messages);
+ * no certificate is read. CSF_EPARSE when it is not a whole identity. */
+int csf__identity_parse(csf__identity *id, const char *text, size_t len, const char *name);
+
 /* Write identity.conf (0600, atomically). */
 int csf__identity_write(const csf__identity *id, const char *dir);
 

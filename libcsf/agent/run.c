@@ -160,15 +160,25 @@ static void on_renew(csf_net_timer *t, void *payload)
 			    (uint64_t)((a->id.cert_expires_at - csf__time_unix_ms() / 1000) * 100) + 1000);
 }
 
+/*
+ * Renew at about half the certificate's life, with a tenth of it as jitter
+ * either way. The server starts certificates a minute back (clock skew), so
+ * for short lifetimes that midpoint is already past when the certificate
+ * arrives: then renew when 40 to 60 % of the remaining life has passed,
+ * which never loops and never comes after the expiry.
+ */
 void csf__agent_schedule_renewal(csf_agent *a)
 {
-	int64_t life = a->id.cert_expires_at - a->id.cert_not_before, now = csf__time_unix_ms(), due;
+	int64_t nb = a->id.cert_not_before, na = a->id.cert_expires_at, now = csf__time_unix_ms(), due;
+	int64_t life_ms = (na - nb) * 1000, left_ms = na * 1000 - now;
 	uint32_t r = 0;
 
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
 		r = (uint32_t)now;
-	/* half the life, give or take a tenth of it */
-	due = (a->id.cert_not_before + life * 2 / 5) * 1000 + (int64_t)(r % (uint32_t)(life > 0 ? life * 200 + 1 : 1));
+	if (life_ms > 0 && nb * 1000 + life_ms / 2 > now)
+		due = nb * 1000 + life_ms * 2 / 5 + (int64_t)(r % (uint64_t)(life_ms / 5 + 1));
+	else
+		due = now + (left_ms > 0 ? left_ms * 2 / 5 + (int64_t)(r % (uint64_t)(left_ms / 5 + 1)) : 0);
 	csf_net_timer_start(a->renew_timer, due > now ? (uint64_t)(due - now) : 0);
 }
 

@@ -17,9 +17,10 @@ import threading
 import time
 import unittest
 
-from server_common import LogReader, Server, finish
+from server_common import LogReader, Server, finish, psql, wipe_pg
 
-BIN = None
+BIN = DB_URL = None
+PG_DIR_ARG = "--pg-dir"
 
 
 def agent_bin():
@@ -122,7 +123,11 @@ class Enroll(OneServer):
         self.assert_failure(enroll(self.srv, state_dir(), unknown), 4, r"refused the token: .*not known")
         st = state_dir()
         self.assertEqual(enroll(self.srv, st, token).returncode, 0)
-        self.assert_failure(enroll(self.srv, state_dir(), token), 4, r"refused the token: .*already used")
+        r = enroll(self.srv, state_dir(), token)
+        self.assert_failure(r, 4, r"refused the token: .*already used")
+        secret = token[token.rindex("_") + 1:]
+        self.assertNotIn(secret, r.stderr + r.stdout)  # no secret in any output
+        self.assertNotIn(secret, "\n".join(self.srv.log))
         short = self.srv.token("--ttl", "1s")
         time.sleep(1.2)
         self.assert_failure(enroll(self.srv, state_dir(), short), 4, r"refused the token: .*expired")
@@ -205,7 +210,15 @@ def wait_until(pred, timeout=30, what="condition"):
     raise AssertionError("timed out waiting for " + what)
 
 
+def fresh_db():
+    """SQLite in the server's data directory, or the PostgreSQL fixture wiped."""
+    return wipe_pg(DB_URL) if DB_URL else None
+
+
 def server_seqs(srv, agent_id):
+    if srv.db:
+        out = psql(srv.db, "SELECT seq FROM agent_metrics WHERE agent_id = '%s' ORDER BY seq" % agent_id)
+        return [int(x) for x in out.split()]
     db = sqlite3.connect(os.path.join(srv.data, "csf.db"))
     try:
         return [r[0] for r in db.execute("SELECT seq FROM agent_metrics WHERE agent_id = ? ORDER BY seq", (agent_id,))]
@@ -249,7 +262,7 @@ class Run(OneServer):
         a.wait_log(r"starting")
         b = AgentProc(st).start()
         self.assertEqual(b.proc.wait(10), 6)
-        self.assertTrue(any("another csf-agent runs on" in l for l in b.log), b.log)
+        b.wait_log(r"another csf-agent runs on")  # its stderr may still be on the way
         a.stop()
 
     def test_websocket_transport(self):
@@ -330,11 +343,11 @@ class Run(OneServer):
         a.wait_log(r"connected to")
         self.assertEqual(self.srv.rest("DELETE", "/api/v1/agents/" + aid, token=self.admin)[0], 204)
         self.assertEqual(a.proc.wait(10), 7)
-        self.assertTrue(any(re.search(r"revoked.*enroll it again with csf-agent enroll", l) for l in a.log), a.log)
+        a.wait_log(r"revoked.*enroll it again with csf-agent enroll")
         # and it stays stopped: the next start is refused by the server the same way
         b = AgentProc(st, "--interval", "1").start()
         self.assertEqual(b.proc.wait(20), 7)
-        self.assertTrue(any("enroll it again" in l for l in b.log), b.log)
+        b.wait_log(r"enroll it again")
 
 
 class OwnServer(unittest.TestCase):
@@ -347,7 +360,7 @@ class OwnServer(unittest.TestCase):
 
 class Delivery(OwnServer):
     def test_lossless_across_server_and_agent_sigkill(self):
-        srv = Server(BIN).start()
+        srv = Server(BIN, db=fresh_db()).start()
         try:
             st, aid = enrolled(srv)
             ports = ("127.0.0.1:%d" % srv.http_port, "127.0.0.1:%d" % srv.agent_port)
@@ -379,7 +392,7 @@ class Delivery(OwnServer):
             srv.stop()
 
     def test_outbox_cap_drops_the_oldest_and_counts_exactly(self):
-        srv = Server(BIN).start()
+        srv = Server(BIN, db=fresh_db()).start()
         try:
             st, aid = enrolled(srv)
             ports = ("127.0.0.1:%d" % srv.http_port, "127.0.0.1:%d" % srv.agent_port)
@@ -390,7 +403,7 @@ class Delivery(OwnServer):
             s = status(st)[1]
             made = s["dropped"] + s["outbox_depth"]
             self.assertLessEqual(s["outbox_bytes"], 12 * 1024)
-            self.assertTrue(any("outbox full: dropped" in l for l in a.log), a.log[-5:])
+            a.wait_log(r"outbox full: dropped")
             srv.start(*ports)
             a = AgentProc(st, "--interval", "60", "--outbox-max-bytes", "12K").start()
             a.wait_log(r"connected to")
@@ -405,25 +418,61 @@ class Delivery(OwnServer):
             srv.stop()
 
 
+class Heartbeats(OwnServer):
+    def test_heartbeats_follow_the_server_setting_and_keep_the_agent_online(self):
+        srv = Server(BIN, extra=["--heartbeat-interval", "1"]).start()
+        try:
+            admin = srv.login()
+            st, aid = enrolled(srv)
+            # no data for an hour: only heartbeats keep it online (offline after 3 missed)
+            a = AgentProc(st, "--interval", "3600").start()
+            a.wait_log(r"connected to")
+
+            def beat():
+                return srv.rest("GET", "/api/v1/agents/" + aid, token=admin)[1].get("last_heartbeat") or 0
+            first = wait_until(beat, what="a heartbeat")
+            wait_until(lambda: beat() >= first + 2000, timeout=10, what="heartbeats every second")
+            self.assertEqual(srv.rest("GET", "/api/v1/agents/" + aid, token=admin)[1]["status"], "online")
+            self.assertEqual(server_seqs(srv, aid), [])
+            a.stop()
+        finally:
+            srv.stop()
+
+
 class Renewal(OwnServer):
     def test_certificate_renews_at_half_life_and_is_used(self):
         srv = Server(BIN, extra=["--cert-lifetime", "20s"]).start()
         try:
             st, aid = enrolled(srv)
+            t0 = time.time()
             with open(os.path.join(st, "agent.crt")) as f:
                 first = f.read()
             a = AgentProc(st, "--interval", "1").start()
             a.wait_log(r"connected to")
-            t0 = time.time()
             a.wait_log(r"certificate renewed, valid until", timeout=25)
-            self.assertLess(time.time() - t0, 14)  # 40-60 % of 20 s after issue
+            # 40-60 % of the 20 s it had left (its notBefore is a minute back: skew)
+            self.assertTrue(7 <= time.time() - t0 <= 14, time.time() - t0)
             with open(os.path.join(st, "agent.crt")) as f:
                 self.assertNotEqual(f.read(), first)
             self.assertFalse(os.path.exists(os.path.join(st, "agent.crt.next")))
+            time.sleep(3)  # and not again right away: the next one is 8-12 s after this one
+            self.assertEqual(sum("certificate renewed" in l for l in a.log), 1, a.log)
             a.kill()
             a = AgentProc(st, "--interval", "1").start()
             a.wait_log(r"connected to")  # the server accepts the renewed certificate
             a.stop()
+        finally:
+            srv.stop()
+
+    def test_an_expired_certificate_stops_the_agent(self):
+        srv = Server(BIN, extra=["--cert-lifetime", "2s"]).start()
+        try:
+            st, aid = enrolled(srv)
+            # the certificate starts a minute back (clock skew) and ends 2 s after issue
+            time.sleep(2.5)
+            r = subprocess.run([agent_bin(), "run", "--state-dir", st], capture_output=True, text=True, timeout=10)
+            self.assertEqual(r.returncode, 7, r.stderr)
+            self.assertRegex(r.stderr, r"certificate expired at \d+; enroll it again with csf-agent enroll")
         finally:
             srv.stop()
 
@@ -455,6 +504,10 @@ class socket_closed_port:
 
 if __name__ == "__main__":
     BIN = sys.argv.pop(1)
+    if len(sys.argv) > 2 and sys.argv[1] == PG_DIR_ARG:  # the ctest fixture's cluster
+        with open(os.path.join(sys.argv[2], "url")) as f:
+            DB_URL = f.read().strip()
+        del sys.argv[1:3]
     ok = unittest.main(verbosity=2, exit=False).result.wasSuccessful()
     for d in STATE_DIRS:
         shutil.rmtree(d, ignore_errors=True)

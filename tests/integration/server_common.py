@@ -1,6 +1,7 @@
 """Shared pieces of the csf-server end-to-end tests: start the daemon, talk
 REST to it, and a scriptable agent made of stock parts (grpcio stubs from our
 .proto, keys and CSRs from python3-cryptography)."""
+import glob
 import hashlib
 import json
 import os
@@ -36,10 +37,12 @@ class LogReader:
         self.seen = 0
         self.cond = threading.Condition()
         self.proc = None
+        self.eof = False
 
     def follow(self, proc):
         self.proc = proc
         self.seen = len(self.log)
+        self.eof = False
         threading.Thread(target=self._read, args=(proc,), daemon=True).start()
 
     def _read(self, proc):
@@ -48,6 +51,8 @@ class LogReader:
                 self.log.append(raw.decode(errors="replace").rstrip("\n"))
                 self.cond.notify_all()
         with self.cond:
+            if proc is self.proc:  # not a previous, killed run's late reader
+                self.eof = True  # every line the process wrote is in self.log
             self.cond.notify_all()
 
     def wait_log(self, pred, timeout=15):
@@ -60,7 +65,7 @@ class LogReader:
                     self.seen += 1
                     if pred(line):
                         return line
-                if time.time() >= end or self.proc.poll() is not None and self.seen == len(self.log):
+                if time.time() >= end or self.eof and self.seen == len(self.log):
                     break
                 self.cond.wait(max(0.0, min(0.5, end - time.time())))
         raise AssertionError("%s did not log what was expected; last lines: %r" % (self.name, self.log[-8:]))
@@ -154,6 +159,18 @@ class Server(LogReader):
                                  body={"username": username, "password": password or self.admin_password()})
         assert status == 200, (status, body)
         return body["token"]
+
+
+def psql(url, sql):
+    """Run SQL on PostgreSQL with the stock client; its unaligned output."""
+    exe = shutil.which("psql") or sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))[-1]
+    return subprocess.run([exe, url, "-qtAc", sql], capture_output=True, text=True, check=True).stdout
+
+
+def wipe_pg(url):
+    """An empty schema for the next server on the fixture's database."""
+    psql(url, "DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    return url
 
 
 def finish(ok):

@@ -7,10 +7,8 @@ postgresql:// URL (the PostgreSQL fixture of tests/pg) the same tests run on
 PostgreSQL.
 """
 import asyncio
-import glob
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -23,7 +21,7 @@ import unittest
 import grpc
 import websockets
 
-from server_common import Agent, Env, Server, finish
+from server_common import Agent, Env, Server, finish, psql, wipe_pg
 
 BIN = DB_URL = PG_DIR = None
 PG_DIR_ARG = "--pg-dir"
@@ -40,15 +38,7 @@ def setUpModule():
 
 def fresh_db():
     """A database of its own for each server (PostgreSQL: a schema wipe)."""
-    if not DB_URL:
-        return None
-    psql(DB_URL, "DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    return DB_URL
-
-
-def psql(url, sql):
-    exe = shutil.which("psql") or sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))[-1]
-    return subprocess.run([exe, url, "-qtAc", sql], capture_output=True, text=True, check=True).stdout
+    return wipe_pg(DB_URL) if DB_URL else None
 
 
 def count_rows(server, sql, *params):

@@ -19,6 +19,7 @@
 
 #include "agent/internal.h"
 #include "csf_check.h"
+#include "failalloc.h"
 
 static char dir[64];
 static char path[128];
@@ -242,6 +243,38 @@ static void test_corrupt_file_is_replaced_with_a_new_boot_id(void **state)
 	assert_int_equal(access(aside, F_OK), 0);
 }
 
+/* Each allocation of open, put, ack and close failing in turn: CSF_ENOMEM
+ * and nothing leaked (SQLite's own memory is SQLite's business). */
+static void test_every_allocation_failure_is_clean(void **state)
+{
+	long k;
+
+	(void)state;
+	assert_int_equal(csf_allocator_set(&failalloc), 0);
+	for (k = 0; k < 1000; k++) {
+		csf__outbox *ob = NULL;
+		int rc;
+
+		unlink(path);
+		fa_arm(k);
+		rc = csf__outbox_open(&ob, path, 100, 0, NULL);
+		if (!rc)
+			rc = csf__outbox_put(ob, 1, "m1", 2, 1);
+		if (!rc)
+			rc = csf__outbox_ack(ob, 1, 2);
+		csf__outbox_close(ob);
+		if (fa.live != 0)
+			fail_msg("allocation %ld failing leaked %ld allocations", k, fa.live);
+		if (!fa.failed) {
+			assert_int_equal(rc, 0);
+			break;
+		}
+		assert_int_equal(rc, CSF_ENOMEM);
+	}
+	assert_true(k >= 2);
+	assert_int_equal(csf_allocator_set(NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -250,6 +283,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_age_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_file_is_replaced_with_a_new_boot_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_every_allocation_failure_is_clean, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
