@@ -293,6 +293,14 @@ class AgentInstall(unittest.TestCase):
         self.assertEqual(r.returncode, EXIT_NO_SERVICE_MANAGER, r.stderr)
         self.assertIn("--no-start", r.stderr)
 
+    def test_no_systemctl(self):
+        root = self.root()
+        empty = tempfile.mkdtemp(prefix="csf-empty-path-")
+        self.roots.append(empty)
+        r = agent("install", "--root", root, "--server-url", self.url, "--token", "x", env={"PATH": empty})
+        self.assertEqual(r.returncode, EXIT_NO_SERVICE_MANAGER, r.stderr)
+        self.assertIn("systemctl is missing", r.stderr)
+
     # ------------------------------------------------------------ install.sh
 
     def fetch_script(self):
