@@ -20,6 +20,8 @@ int agent_collect_main(int argc, char **argv);
 int agent_enroll_main(int argc, char **argv);
 int agent_run_main(int argc, char **argv);
 int agent_status_main(int argc, char **argv);
+int agent_install_main(int argc, char **argv);   /* install_cmd.c */
+int agent_uninstall_main(int argc, char **argv); /* install_cmd.c */
 
 /* The value of --NAME from the environment: CSF_NAME (upper case, '-' as
  * '_'), or NULL when unset or empty. */

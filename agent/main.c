@@ -14,6 +14,8 @@ static void usage(FILE *out)
 		"  enroll     enroll this host with a csf-server (csf-agent enroll --help)\n"
 		"  run        run the agent daemon (csf-agent run --help)\n"
 		"  status     show the daemon's state (csf-agent status --help)\n"
+		"  install    enroll and install as a system service (csf-agent install --help)\n"
+		"  uninstall  remove the service; --purge also the identity and user\n"
 		"  version    print the version\n"
 		"  help       print this help\n");
 }
@@ -32,6 +34,10 @@ int main(int argc, char **argv)
 		return agent_run_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "status") == 0)
 		return agent_status_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "install") == 0)
+		return agent_install_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "uninstall") == 0)
+		return agent_uninstall_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("csf-agent %s (libcsf %s)\n", CSF_VERSION, csf_version(NULL));
 		return 0;

@@ -12,8 +12,8 @@ test_pkgs=(clang libclang-rt-14-dev llvm g++ libcmocka-dev python3 python3-psuti
            e2fsprogs mount util-linux binutils
            python3-grpcio python3-grpc-tools python3-protobuf python3-websockets python3-cryptography python3-prometheus-client
            golang-go golang-google-grpc-dev golang-google-protobuf-dev postgresql
-           chromium)
-bench_pkgs=(libstatgrab-dev python3-psutil valgrind)
+           chromium curl systemd)
+bench_pkgs=(libstatgrab-dev python3-psutil valgrind prometheus-node-exporter collectd curl)
 
 case "$profile" in
   build) want=("${build_pkgs[@]}") ;;

@@ -44,6 +44,9 @@ static const option_def server_options[] = {
 	{ "retention-1h", "keep 1-hour rollups [730d]", 0 },
 	{ "web-root", "the dashboard's built files [" CSF_DEFAULT_WEB_ROOT " if installed]", 0 },
 	{ "allowed-origins", "other origins allowed to open the live feed, comma-separated", 0 },
+	{ "agent-files-dir", "csf-agent-OS-ARCH binaries served at /agent/ [BINDIR/../share/csf/agent]", 0 },
+	{ "public-url", "this server's HTTP URL as hosts see it, for /agent/install.sh [from the request]", 0 },
+	{ "agent-public-url", "the agent listener's URL as hosts see it [https://HOST:AGENT-PORT]", 0 },
 	{ "log-format", "text or json [text]", 0 },
 	{ "log-level", "error, warn, info, debug [info]", 0 },
 };
@@ -214,6 +217,24 @@ static int truthy(const char *v)
 	return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "on") == 0);
 }
 
+/* The agent files next to this program once installed: PREFIX/bin/csf-server
+ * serves PREFIX/share/csf/agent (and build/bin/ serves build/share/...). */
+static const char *default_agent_files_dir(void)
+{
+	static char dir[4096];
+	char *slash;
+	ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+
+	if (n <= 0 || (size_t)n >= sizeof(dir) - 1)
+		return NULL;
+	dir[n] = '\0';
+	slash = strrchr(dir, '/');
+	if (!slash || (size_t)(slash - dir) + sizeof("/../share/csf/agent") > sizeof(dir))
+		return NULL;
+	strcpy(slash, "/../share/csf/agent");
+	return dir;
+}
+
 /* Build the library's options from the settings; 0 or an exit code. */
 static int to_options(const settings *st, csf_server_options *o, const char ***names, size_t *n_names)
 {
@@ -242,6 +263,9 @@ static int to_options(const settings *st, csf_server_options *o, const char ***n
 	if (!o->web_root && access(CSF_DEFAULT_WEB_ROOT "/index.html", R_OK) == 0)
 		o->web_root = CSF_DEFAULT_WEB_ROOT;
 	o->allowed_origins = opt(st, "allowed-origins");
+	o->agent_files_dir = opt(st, "agent-files-dir") ? opt(st, "agent-files-dir") : default_agent_files_dir();
+	o->public_url = opt(st, "public-url");
+	o->agent_public_url = opt(st, "agent-public-url");
 	o->admin_password = getenv("CSF_ADMIN_PASSWORD");
 	for (i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
 		const char *v = opt(st, durations[i].name);

@@ -48,6 +48,16 @@ typedef struct csf_server_options {
 	/* Origins allowed to open the browser feed, comma-separated, besides
 	 * the server's own [none]. */
 	const char *allowed_origins;
+	/* Where the csf-agent-OS-ARCH binaries served at /agent/ are [none:
+	 * /agent/install.sh is served, the binaries answer 404]. */
+	const char *agent_files_dir;
+	/* This server's HTTP URL as hosts reach it, written into
+	 * /agent/install.sh [from each request: Host, and https when the
+	 * connection is TLS or X-Forwarded-Proto says so]. */
+	const char *public_url;
+	/* The agent listener's URL as hosts reach it, given to
+	 * `csf-agent install` [https://REQUEST-HOST:AGENT-PORT]. */
+	const char *agent_public_url;
 } csf_server_options;
 
 #define CSF_SERVER_OPTIONS_INIT { CSF_SERVER_OPTIONS_VERSION }

@@ -54,6 +54,7 @@ void csf__addr_only(const char *peer, char *out, size_t cap);
 struct csf_server {
 	csf_server_options o;          /* strings point at our copies below */
 	char *data_dir, *db_url, *http_listen, *agent_listen, *web_root, *allowed_origins;
+	char *agent_files_dir, *public_url, *agent_public_url;
 	char **agent_names;
 	size_t agent_names_count;
 
@@ -205,6 +206,23 @@ int csf__rest_agent_routes(csf_server *s);
 int csf__rest_admin_routes(csf_server *s);
 int csf__rest_health_routes(csf_server *s);
 int csf__rest_agent_metrics_routes(csf_server *s);
+
+/* --------------------------------------------------------- agent files */
+
+#define CSF__AGENT_URL_MAX 512
+
+/* agent/install.sh, compiled in (cmake/CsfEmbed.cmake). */
+extern const char csf__agent_install_sh[];
+/* GET /agent/install.sh and /agent/{file} (agent_files.c). */
+int csf__agent_files_routes(csf_server *s);
+/* Whether a --public-url / --agent-public-url is http(s):// and plain
+ * enough to be written into a shell script. */
+int csf__agent_files_url_ok(const char *url);
+/* The server's HTTP URL and the agents' URL as a client that sent `host`
+ * (and maybe X-Forwarded-Proto) sees them; either out may be NULL.
+ * CSF_EINVALID when the host is not a plain host[:port] (fuzzed). */
+int csf__agent_files_urls(const char *host, const char *forwarded_proto, int tls, int agent_tls, int agent_port,
+			  char http_url[CSF__AGENT_URL_MAX], char agent_url[CSF__AGENT_URL_MAX]);
 
 /* ----------------------------------------------------------- live feed */
 

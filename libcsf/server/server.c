@@ -64,6 +64,9 @@ static int take_options(csf_server *s, const csf_server_options *in)
 	s->agent_listen = dup_or(o->agent_listen, "0.0.0.0:7443", &failed);
 	s->web_root = dup_or(o->web_root, NULL, &failed);
 	s->allowed_origins = dup_or(o->allowed_origins, NULL, &failed);
+	s->agent_files_dir = dup_or(o->agent_files_dir, NULL, &failed);
+	s->public_url = dup_or(o->public_url, NULL, &failed);
+	s->agent_public_url = dup_or(o->agent_public_url, NULL, &failed);
 	if (o->agent_names_count) {
 		s->agent_names = csf__calloc(o->agent_names_count, sizeof(char *));
 		if (!s->agent_names)
@@ -80,6 +83,9 @@ static int take_options(csf_server *s, const csf_server_options *in)
 	o->agent_listen = s->agent_listen;
 	o->web_root = s->web_root;
 	o->allowed_origins = s->allowed_origins;
+	o->agent_files_dir = s->agent_files_dir;
+	o->public_url = s->public_url;
+	o->agent_public_url = s->agent_public_url;
 	o->admin_password = NULL; /* used once, in bootstrap, from `in` */
 	if (!o->heartbeat_interval_s)
 		o->heartbeat_interval_s = 10;
@@ -93,6 +99,10 @@ static int take_options(csf_server *s, const csf_server_options *in)
 		o->retention_1m_days = 90;
 	if (!o->retention_1h_days)
 		o->retention_1h_days = 730;
+	if ((o->public_url && !csf__agent_files_url_ok(o->public_url)) ||
+	    (o->agent_public_url && !csf__agent_files_url_ok(o->agent_public_url)))
+		return csf__error_set(CSF_EINVALID, "the public URLs must be http(s)://host[:port][/path] "
+				      "with letters, digits and . - _ : / [ ] only");
 	/* each rollup is made from the finer one: that one must still be there */
 	if (o->retention_1m_days < o->retention_raw_days || o->retention_1h_days < o->retention_1m_days)
 		return csf__error_set(CSF_EINVALID, "retention must not shrink from raw to 1m to 1h "
@@ -169,6 +179,8 @@ static int listen_http(csf_server *s)
 	rc = csf_net_server_new(&s->http, s->loop, &so);
 	if (!rc)
 		rc = csf__rest_register(s);
+	if (!rc)
+		rc = csf__agent_files_routes(s);
 	if (!rc)
 		rc = csf__feed_start(s);
 	if (!rc && s->web_root) /* the dashboard: a single-page app */
@@ -310,5 +322,8 @@ void csf_server_free(csf_server *s)
 	csf__free(s->agent_listen);
 	csf__free(s->web_root);
 	csf__free(s->allowed_origins);
+	csf__free(s->agent_files_dir);
+	csf__free(s->public_url);
+	csf__free(s->agent_public_url);
 	csf__free(s);
 }
