@@ -1,58 +1,64 @@
 """The dashboard end to end: a real csf-server on loopback serving the built
-dashboard, an agent of stock parts (grpcio + mTLS, enrolled through
-RegisterAgent, streaming real metrics each second), and Debian's chromium
-driven by playwright-core (dashboard.mjs). This script runs the parts; the
-browser script says when to stop the agent (a line "ctl stop-agent" on its
-stdout, answered "ok" on its stdin).
+dashboard, a real csf-agent (enrolled with `csf-agent enroll`, then `run` at a
+1 s interval over mutual TLS), and Debian's chromium driven by playwright-core
+(dashboard.mjs). This script runs the parts; the browser script says when to
+stop the agent (a line "ctl stop-agent" on its stdout, answered "ok" on its
+stdin): SIGTERM, as systemd stops it.
 
 Usage: dashboard_test.py BIN_DIR WEB_ROOT WEB_SRC ARTIFACTS_DIR
 """
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
-import threading
-import time
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from server_common import Agent, Env, Server, finish  # noqa: E402
+from server_common import Server, finish  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "e2e-admin-password"
 
 
 class LiveAgent:
-    """Streams a hello, then one metrics sample a second until stopped; the
-    stream's end is what a stopped agent looks like to the server."""
+    """`csf-agent run` on a state dir enrolled with `csf-agent enroll`."""
 
-    def __init__(self, agent, rpc):
-        self.agent, self.rpc = agent, rpc
-        self.stopping = threading.Event()
-        self.ch = agent.channel()
-        self.call = rpc.AgentServiceStub(self.ch).StreamMetrics(self._messages(), timeout=120)
-        self.reader = threading.Thread(target=self._drain, daemon=True)
-        self.reader.start()
-
-    def _messages(self):
-        yield self.agent.hello()
-        seq = 0
-        while not self.stopping.is_set():
-            seq += 1
-            yield self.agent.metrics(seq, cpu=20.0 + (seq % 7) * 5)
-            self.stopping.wait(1.0)
-
-    def _drain(self):
-        try:
-            for _ in self.call:
-                pass
-        except Exception:  # the call ends when we stop; what it says is not the point
-            pass
+    def __init__(self, bin_dir, srv, name, tags):
+        self.state = os.path.join(tempfile.mkdtemp(prefix="csf-e2e-agent-"), "state")
+        agent = os.path.join(bin_dir, "csf-agent")
+        r = subprocess.run([agent, "enroll", "--server-url", "https://127.0.0.1:%d" % srv.agent_port,
+                            "--token", srv.token(), "--name", name, "--tags", tags, "--state-dir", self.state],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        with open(os.path.join(self.state, "identity.conf")) as f:
+            ident = dict((k.strip(), v.strip().strip('"')) for k, v in
+                         (line.split("=", 1) for line in f if "=" in line and not line.startswith("#")))
+        self.agent_id = ident["agent_id"]
+        self.name = name
+        self.log = os.path.join(os.path.dirname(self.state), "agent.log")
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen([agent, "run", "--state-dir", self.state, "--interval", "1",
+                                          "--config", "/dev/null"], stdout=subprocess.DEVNULL, stderr=log)
 
     def stop(self):
-        self.stopping.set()
-        self.reader.join(15)
-        self.ch.close()
+        """SIGTERM, as systemd stops it; the agent must be gone within 2 s."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.returncode != 0:
+            with open(self.log) as f:
+                print("csf-agent exited %d:\n%s" % (self.proc.returncode, f.read()[-4000:]), file=sys.stderr)
+        return self.proc.returncode
+
+    def remove(self):
+        shutil.rmtree(os.path.dirname(self.state), ignore_errors=True)
 
 
 def main():
@@ -63,9 +69,6 @@ def main():
         return 1
     shutil.rmtree(artifacts, ignore_errors=True)  # only this run's screenshots
     os.makedirs(artifacts)
-    Env(bin_dir)  # grpcio stubs from our .proto
-    from csf.v1 import agent_pb2 as pb, agent_pb2_grpc as rpc
-
     srv = Server(bin_dir, extra=["--web-root", web_root], env={"CSF_ADMIN_PASSWORD": PASSWORD})
     ok, live, browser = False, None, None
     try:
@@ -74,12 +77,11 @@ def main():
         status, body = srv.rest("POST", "/api/v1/users", admin,
                                 {"username": "watcher", "password": "viewer-password", "role": "viewer"})
         assert status == 201, (status, body)
-        agent = Agent(srv, pb, rpc, name="e2e-agent")
-        agent.enroll(srv.token(), tags={"env": "e2e", "rack": "7"})
-        live = LiveAgent(agent, rpc)
+        live = LiveAgent(bin_dir, srv, "e2e-agent", "env=e2e,rack=7")
 
         env = dict(os.environ, CSF_URL="http://127.0.0.1:%d" % srv.http_port, CSF_PASSWORD=PASSWORD,
-                   CSF_VIEWER="watcher:viewer-password", CSF_AGENT_ID=agent.agent_id, CSF_AGENT_NAME=agent.name,
+                   CSF_VIEWER="watcher:viewer-password", CSF_AGENT_ID=live.agent_id, CSF_AGENT_NAME=live.name,
+                   CSF_AGENT_HOSTNAME=socket.gethostname(),
                    CSF_ARTIFACTS=artifacts, CSF_WEB_SRC=web_src, CSF_CHROMIUM=CHROMIUM)
         browser = subprocess.Popen(["node", os.path.join(HERE, "dashboard.mjs")], env=env, text=True,
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -87,8 +89,7 @@ def main():
             line = line.rstrip("\n")
             print(line, flush=True)
             if line == "ctl stop-agent":
-                live.stop()
-                browser.stdin.write("ok\n")
+                browser.stdin.write("ok\n" if live.stop() == 0 else "agent did not exit cleanly\n")
                 browser.stdin.flush()
         ok = browser.wait(30) == 0
     finally:
@@ -97,6 +98,7 @@ def main():
             browser.wait()
         if live:
             live.stop()
+            live.remove()
         srv.stop()
     return finish(ok)
 
