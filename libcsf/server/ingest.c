@@ -767,7 +767,8 @@ static void *writer(void *arg)
 			if (batch_marks.v[i].used)
 				mark_set(&in->committed, batch_marks.v[i].agent_id, batch_marks.v[i].boot_id,
 					 batch_marks.v[i].seq);
-		/* after the data committed, so the acks never wait on a snapshot */
+		/* after the data committed (a snapshot cannot fail the batch), and
+		 * before post_done hands the items to the loop to free */
 		csf__snapshots_store(in->srv, in->db, items);
 		post_done(in, &batch_marks, items, last);
 		csf__free(batch_marks.v);

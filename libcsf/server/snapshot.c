@@ -4,7 +4,8 @@
  * metrics rows do not keep). The loop attaches a message's bytes to its item
  * at most every few seconds per agent (session.c); after the batch holding
  * it committed, the writer upserts them here in a transaction of their own,
- * so the data, its marks and its acks never wait on or fail with a snapshot.
+ * so the data and its marks never fail with a snapshot; the batch's acks go
+ * out after this short transaction (the loop frees the items once acked).
  */
 #include "server/internal.h"
 
