@@ -321,11 +321,13 @@ static int write_rows(csf__db *db, const multi_sql *m, size_t n, bind_row_fn bin
 	return rc;
 }
 
-static int64_t metrics_ts(const Csf__V1__AgentMessage *m, int64_t received)
+int64_t csf__ingest_metrics_ts(const csf__ingest_item *it)
 {
+	const Csf__V1__AgentMessage *m = it->msg;
+
 	if (m->metrics->timestamp_ms > 0)
 		return m->metrics->timestamp_ms;
-	return m->sent_at_ms > 0 ? m->sent_at_ms : received;
+	return m->sent_at_ms > 0 ? m->sent_at_ms : it->received_ms;
 }
 
 /* A metrics row's values, and its custom metrics as JSON in `custom`. */
@@ -345,7 +347,7 @@ static int metrics_row_of(const csf__ingest_item *it, metrics_row *r, csf__buf *
 		r->disk_total += (int64_t)m->filesystems[k]->total_bytes;
 		r->disk_used += (int64_t)m->filesystems[k]->used_bytes;
 	}
-	r->ts = metrics_ts(it->msg, it->received_ms);
+	r->ts = csf__ingest_metrics_ts(it);
 	r->cpu = m->cpu && m->cpu->total ? m->cpu->total->usage : 0.0;
 	r->mem_total = m->memory ? (int64_t)m->memory->total : 0;
 	r->mem_used = m->memory ? (int64_t)m->memory->used : 0;
@@ -664,7 +666,7 @@ static int write_batch(csf__ingest *in, csf__ingest_item *items, marks *batch_ma
 	}
 	/* after the commit: a rollup that ran before it would not see the rows */
 	for (i = 0; i < n_metrics; i++)
-		csf__rollup_touch(in->srv, metrics_ts(in->metrics[i]->msg, in->metrics[i]->received_ms));
+		csf__rollup_touch(in->srv, csf__ingest_metrics_ts(in->metrics[i]));
 	return 0;
 }
 
@@ -765,6 +767,9 @@ static void *writer(void *arg)
 			if (batch_marks.v[i].used)
 				mark_set(&in->committed, batch_marks.v[i].agent_id, batch_marks.v[i].boot_id,
 					 batch_marks.v[i].seq);
+		/* after the data committed (a snapshot cannot fail the batch), and
+		 * before post_done hands the items to the loop to free */
+		csf__snapshots_store(in->srv, in->db, items);
 		post_done(in, &batch_marks, items, last);
 		csf__free(batch_marks.v);
 		__atomic_sub_fetch(&in->depth, n, __ATOMIC_RELAXED);

@@ -37,6 +37,8 @@ typedef struct csf__server_stats {
 	uint64_t enrollments;
 	uint64_t enrollment_failures;
 	uint64_t http_requests;
+	uint64_t snapshots_written;   /* agent_snapshots upserts committed */
+	uint64_t snapshot_failures;   /* snapshot writes that did not commit (not retried) */
 } csf__server_stats;
 
 /* Failed attempts per address (limit.c). */
@@ -143,6 +145,10 @@ typedef struct csf__ingest_item {
 	Csf__V1__HostFacts *host;    /* inside msg (a Hello), may be NULL */
 	char agent_version[64];
 	char ip_address[64];
+	/* MESSAGE with metrics, at most every few seconds per agent: the
+	 * message's bytes as received (in arena), for agent_snapshots */
+	const uint8_t *snapshot;
+	size_t snapshot_len;
 } csf__ingest_item;
 
 /* A zeroed item allocated in `arena`, which it takes over (`*arena` is left
@@ -156,6 +162,12 @@ int csf__ingest_start(csf_server *s, csf__ingest **out);
 int csf__ingest_push(csf__ingest *in, csf__ingest_item *item);
 /* Items queued and not yet committed. */
 size_t csf__ingest_depth(const csf__ingest *in);
+/* The time of a metrics item's sample: the agent's, else when sent or received. */
+int64_t csf__ingest_metrics_ts(const csf__ingest_item *it);
+/* After `items` committed: upsert the snapshots some of them carry, in a
+ * transaction of their own on the writer's `db`. Best effort: a failure is
+ * logged and counted, never retried (the next snapshot replaces it). */
+void csf__snapshots_store(csf_server *s, csf__db *db, const csf__ingest_item *items);
 /* Commit what is queued, stop the thread, free. */
 void csf__ingest_stop(csf__ingest *in);
 void csf__ingest_item_free(csf__ingest_item *item);
@@ -187,6 +199,11 @@ int csf__rest_auth(csf_server *s, csf__http_exchange *x, const csf__http_request
 int csf__rest_json(csf__http_exchange *x, int status, csf__buf *body);
 /* An error from a csf error code: 404/400/409/500... with the last error's message. */
 int csf__rest_fail(csf__http_exchange *x, int rc);
+/* Run `sql` with $1 = org_id and $2 = agent_id and step to its first row:
+ * 0 with *st on it, or -1 after answering 404 ("no such agent", no row) or
+ * the error itself. */
+int csf__rest_agent_row(csf_server *s, csf__http_exchange *x, const char *sql, const char *org_id,
+			const char *agent_id, csf__stmt **st);
 /* Parse a JSON object body with only `allowed` keys (NULL-terminated);
  * answers 400 itself on bad JSON, unknown keys or a body too large. */
 struct json_t;
@@ -206,6 +223,7 @@ int csf__rest_agent_routes(csf_server *s);
 int csf__rest_admin_routes(csf_server *s);
 int csf__rest_health_routes(csf_server *s);
 int csf__rest_agent_metrics_routes(csf_server *s);
+int csf__rest_agent_snapshot_routes(csf_server *s);
 
 /* --------------------------------------------------------- agent files */
 

@@ -138,6 +138,23 @@ int csf__rest_json(csf__http_exchange *x, int status, csf__buf *body)
 	return rc;
 }
 
+int csf__rest_agent_row(csf_server *s, csf__http_exchange *x, const char *sql, const char *org_id,
+			const char *agent_id, csf__stmt **st)
+{
+	int rc = csf__db_stmt(s->db, st, sql);
+
+	if (!rc) {
+		csf__db_bind_text(*st, 1, org_id);
+		csf__db_bind_text(*st, 2, agent_id);
+		rc = csf__db_step(*st);
+	}
+	if (rc < 0)
+		return csf__rest_fail(x, rc), -1;
+	if (rc == 0)
+		return csf__http_respond_error(x, 404, "not_found", "no such agent"), -1;
+	return 0;
+}
+
 int csf__rest_fail(csf__http_exchange *x, int rc)
 {
 	const char *msg = csf_error_last()->message;

@@ -160,18 +160,8 @@ static int find(csf_server *s, csf__http_exchange *x, const char *org, const cha
 {
 	static const char *const q =
 		"SELECT " COLUMNS " FROM agents WHERE organization_id = $1 AND id = $2 AND revoked_at IS NULL";
-	int rc = csf__db_stmt(s->db, st, q);
 
-	if (!rc) {
-		csf__db_bind_text(*st, 1, org);
-		csf__db_bind_text(*st, 2, id);
-		rc = csf__db_step(*st);
-	}
-	if (rc < 0)
-		return csf__rest_fail(x, rc), -1;
-	if (rc == 0)
-		return csf__http_respond_error(x, 404, "not_found", "no such agent"), -1;
-	return 0;
+	return csf__rest_agent_row(s, x, q, org, id, st);
 }
 
 static void get(csf__http_exchange *x, const csf__http_request *req, const csf__http_params *p, void *payload)
@@ -450,5 +440,7 @@ int csf__rest_agent_routes(csf_server *s)
 		rc = csf__net_server_add_route(s->http, "GET", "/api/v1/fleet/summary", summary, s);
 	if (!rc)
 		rc = csf__rest_agent_metrics_routes(s);
+	if (!rc)
+		rc = csf__rest_agent_snapshot_routes(s);
 	return rc;
 }

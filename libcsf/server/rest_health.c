@@ -57,6 +57,8 @@ static void prometheus(csf__http_exchange *x, const csf__http_request *req, cons
 	st.enrollments = __atomic_load_n(&s->stats.enrollments, __ATOMIC_RELAXED);
 	st.enrollment_failures = __atomic_load_n(&s->stats.enrollment_failures, __ATOMIC_RELAXED);
 	st.http_requests = __atomic_load_n(&s->stats.http_requests, __ATOMIC_RELAXED);
+	st.snapshots_written = __atomic_load_n(&s->stats.snapshots_written, __ATOMIC_RELAXED);
+	st.snapshot_failures = __atomic_load_n(&s->stats.snapshot_failures, __ATOMIC_RELAXED);
 
 	csf__buf_printf(&b, "# HELP csf_build_info The running version.\n# TYPE csf_build_info gauge\n"
 			    "csf_build_info{version=\"%s\"} 1\n", CSF_VERSION);
@@ -78,6 +80,10 @@ static void prometheus(csf__http_exchange *x, const csf__http_request *req, cons
 			    "# TYPE csf_ingest_commit_seconds summary\n"
 			    "csf_ingest_commit_seconds_sum %.6f\ncsf_ingest_commit_seconds_count %llu\n",
 			(double)st.commit_us_total / 1e6, (unsigned long long)st.batches_committed);
+	metric(&b, "csf_ingest_snapshots_written_total", "counter", "Agent snapshots stored (agent_snapshots).",
+	       (double)st.snapshots_written);
+	metric(&b, "csf_ingest_snapshot_failures_total", "counter", "Snapshot writes that failed (not retried).",
+	       (double)st.snapshot_failures);
 	metric(&b, "csf_enrollments_total", "counter", "Agents enrolled.", (double)st.enrollments);
 	metric(&b, "csf_enrollment_failures_total", "counter", "Enrollments refused.", (double)st.enrollment_failures);
 	metric(&b, "csf_http_requests_total", "counter", "Authenticated REST requests.", (double)st.http_requests);

@@ -93,19 +93,8 @@ static void metrics(csf__http_exchange *x, const csf__http_request *req, const c
 
 		step = (step + unit - 1) / unit * unit;
 	}
-	rc = csf__db_stmt(s->db, &st, q_agent);
-	if (!rc) {
-		csf__db_bind_text(st, 1, who.org_id);
-		csf__db_bind_text(st, 2, id);
-		rc = csf__db_step(st);
-	}
-	if (rc <= 0) {
-		if (rc < 0)
-			csf__rest_fail(x, rc);
-		else
-			csf__http_respond_error(x, 404, "not_found", "no such agent");
+	if (csf__rest_agent_row(s, x, q_agent, who.org_id, id, &st))
 		return;
-	}
 	csf__db_reset(st);
 	rc = csf__db_stmt(s->db, &st, src == RAW ? q_raw : src == ROLLUP_1M ? q_1m : q_1h);
 	if (rc) {

@@ -17,6 +17,9 @@
 #define MESSAGE_ARENA 2048
 /* Pause streams while this many items wait for the writer; resume below half. */
 #define INGEST_HIGH 50000
+/* An agent's snapshot (agent_snapshots) is written at most this often,
+ * and with the first metrics message of each stream. */
+#define SNAPSHOT_EVERY_MS 10000
 
 struct csf__session {
 	csf_server *srv;
@@ -29,6 +32,7 @@ struct csf__session {
 	char ip[64];
 	char agent_version[64];
 	uint64_t last_seen_ms;        /* monotonic */
+	uint64_t snapshot_ms;         /* monotonic: when the last snapshot was queued, 0: none yet */
 	int64_t heartbeat_due;        /* wall ms of the last heartbeat not yet written, 0: none */
 	int64_t heartbeat_written;
 	uint64_t acked_seq;
@@ -375,8 +379,8 @@ static int on_renewal(csf__session *x, const Csf__V1__AgentMessage *m)
 	return 0;
 }
 
-/* Queues m, taking `arena` (which holds it). */
-static int on_data(csf__session *x, Csf__V1__AgentMessage *m, csf__arena *arena)
+/* Queues m, taking `arena` (which holds it); `data` are its bytes. */
+static int on_data(csf__session *x, Csf__V1__AgentMessage *m, csf__arena *arena, const uint8_t *data, size_t len)
 {
 	csf__ingest_item *it;
 
@@ -392,6 +396,18 @@ static int on_data(csf__session *x, Csf__V1__AgentMessage *m, csf__arena *arena)
 		return csf_net_call_finish(x->call, CSF_NET_RESOURCE_EXHAUSTED, "out of memory"), 0;
 	it->seq = m->seq;
 	it->msg = m;
+	if (m->body_case == CSF__V1__AGENT_MESSAGE__BODY_METRICS &&
+	    (!x->snapshot_ms || x->last_seen_ms - x->snapshot_ms >= SNAPSHOT_EVERY_MS)) {
+		/* the bytes as they came: a copy, no encoding on the loop thread */
+		uint8_t *copy = csf__arena_alloc(&it->arena, len);
+
+		if (copy) {
+			memcpy(copy, data, len);
+			it->snapshot = copy;
+			it->snapshot_len = len;
+			x->snapshot_ms = x->last_seen_ms;
+		}
+	}
 	csf__ingest_push(x->srv->ingest, it);
 	if (csf__ingest_depth(x->srv->ingest) > INGEST_HIGH && !x->paused) {
 		/* backpressure: stop reading until the writer catches up */
@@ -467,7 +483,7 @@ static int stream_message(csf_net_call *call, const unsigned char *data, size_t 
 		csf_net_call_finish(call, CSF_NET_FAILED_PRECONDITION, "Hello is the first message of a stream only");
 		break;
 	default:
-		rc = on_data(x, m, &arena);
+		rc = on_data(x, m, &arena, data, len);
 		break;
 	}
 	csf__arena_free(&arena);

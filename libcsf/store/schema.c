@@ -466,10 +466,31 @@ static const char schema_3_postgres[] =
 	"ALTER TABLE agents ADD COLUMN outbox_depth BIGINT NOT NULL DEFAULT 0,\n"
 	"  ADD COLUMN dropped_messages BIGINT NOT NULL DEFAULT 0;\n";
 
+/* Each agent's newest metrics message, whole (filesystems, interfaces, top
+ * processes: what agent_metrics does not keep), as the agent sent it: the
+ * protobuf bytes of its AgentMessage. The writer stores them at most every
+ * few seconds per agent; REST decodes them on request. */
+static const char schema_4_sqlite[] =
+	"CREATE TABLE agent_snapshots (\n"
+	"  agent_id TEXT NOT NULL PRIMARY KEY,\n"
+	"  organization_id TEXT NOT NULL,\n"
+	"  \"timestamp\" BIGINT NOT NULL,\n"
+	"  message BLOB NOT NULL\n"
+	");\n";
+
+static const char schema_4_postgres[] =
+	"CREATE TABLE agent_snapshots (\n"
+	"  agent_id TEXT PRIMARY KEY,\n"
+	"  organization_id TEXT NOT NULL,\n"
+	"  \"timestamp\" BIGINT NOT NULL,\n"
+	"  message BYTEA NOT NULL\n"
+	");\n";
+
 const csf__migration csf__migrations[] = {
 	{ 1, "initial schema", schema_1_sqlite, schema_1_postgres },
 	{ 2, "time indexes for rollups and retention", schema_2_sqlite, schema_2_postgres },
 	{ 3, "the agent's outbox depth and dropped count", schema_3_sqlite, schema_3_postgres },
+	{ 4, "each agent's latest metrics message", schema_4_sqlite, schema_4_postgres },
 };
 
 const size_t csf__migrations_count = CSF__ARRAY_SIZE(csf__migrations);

@@ -122,6 +122,20 @@ try {
 		await check(page, 'agent-detail', env.CSF_AGENT_NAME);
 	});
 
+	await step('agent detail: the latest snapshot shows filesystems with their use', async () => {
+		const table = page.getByRole('table', { name: 'Filesystems' });
+		const row = table.locator('tbody tr').filter({ hasText: '/dev/vda1' });
+		await row.waitFor({ timeout: 15000 });
+		const cells = await row.locator('td').allInnerTexts();
+		if (cells[0] !== '/' || cells[2] !== 'ext4' || cells[4] !== '100 GiB' || !/40%/.test(cells[6]))
+			throw new Error('filesystem row: ' + JSON.stringify(cells));
+		const meter = row.getByRole('meter');
+		if ((await meter.getAttribute('aria-valuenow')) !== '40') throw new Error('usage bar: ' + (await meter.getAttribute('aria-valuenow')));
+		await page.getByRole('table', { name: 'Interfaces' }).waitFor();
+		// the test agent reports no processes: the section says so
+		await page.getByRole('region', { name: 'Top processes' }).getByText('The agent reported no processes.').waitFor();
+	});
+
 	await step('tags edit saves through the API', async () => {
 		await page.getByLabel('Tags (key=value, comma-separated)').fill('env=e2e, rack=7, owner=web');
 		await page.getByRole('button', { name: 'Save tags' }).click();

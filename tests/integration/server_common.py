@@ -230,6 +230,8 @@ class Agent:
                 timestamp_ms=ts_ms or int(time.time() * 1000), interval_seconds=1,
                 cpu=self.pb.CpuMetrics(total=self.pb.CpuUsage(usage=cpu)),
                 memory=self.pb.MemoryMetrics(total=8 << 30, used=2 << 30),
-                filesystems=[self.pb.FilesystemMetrics(mountpoint="/", total_bytes=100 << 30, used_bytes=40 << 30)],
+                filesystems=[self.pb.FilesystemMetrics(device="/dev/vda1", mountpoint="/", fstype="ext4",
+                                                      total_bytes=100 << 30, used_bytes=40 << 30,
+                                                      available_bytes=60 << 30)],
                 rx_total=self.pb.NetCounters(bytes=1000 * seq), tx_total=self.pb.NetCounters(bytes=500 * seq),
                 custom={"seq": float(seq)}))

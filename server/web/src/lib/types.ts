@@ -124,3 +124,75 @@ export interface EnrollmentTokenCreated {
 	uses: number;
 	ca_sha256: string;
 }
+
+/** GET /api/v1/agents/{id}/snapshot: the agent's newest full metrics message. */
+export interface NetCounters {
+	bytes: number;
+	packets: number;
+	errors: number;
+	drops: number;
+	bytes_per_sec: number;
+	packets_per_sec: number;
+}
+
+export interface SnapshotFilesystem {
+	device: string;
+	mountpoint: string;
+	fstype: string;
+	total_bytes: number;
+	used_bytes: number;
+	available_bytes: number;
+	inodes_total: number;
+	inodes_used: number;
+}
+
+export interface SnapshotDisk {
+	name: string;
+	reads: number;
+	writes: number;
+	read_bytes: number;
+	write_bytes: number;
+	reads_per_sec: number;
+	writes_per_sec: number;
+	read_bytes_per_sec: number;
+	write_bytes_per_sec: number;
+	busy_percent: number;
+}
+
+export interface SnapshotInterface {
+	name: string;
+	rx: NetCounters | null;
+	tx: NetCounters | null;
+}
+
+export interface SnapshotProcess {
+	pid: number;
+	name: string;
+	user: string;
+	cpu_percent: number;
+	rss_bytes: number;
+}
+
+export interface Snapshot {
+	agent_id: string;
+	timestamp: number;
+	interval_seconds: number;
+	uptime_seconds: number;
+	cpu: { usage_percent: number; cores: number; load1: number; load5: number; load15: number } | null;
+	memory: {
+		total_bytes: number;
+		used_bytes: number;
+		available_bytes: number;
+		swap_total_bytes: number;
+		swap_used_bytes: number;
+	} | null;
+	filesystems: SnapshotFilesystem[];
+	disks: SnapshotDisk[];
+	interfaces: SnapshotInterface[];
+	processes: {
+		count: number;
+		threads: number;
+		top_cpu: SnapshotProcess[];
+		top_memory: SnapshotProcess[];
+	} | null;
+}
