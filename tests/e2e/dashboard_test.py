@@ -7,6 +7,7 @@ stdin): SIGTERM, as systemd stops it.
 
 Usage: dashboard_test.py BIN_DIR WEB_ROOT WEB_SRC ARTIFACTS_DIR
 """
+import json
 import os
 import shutil
 import signal
@@ -61,6 +62,15 @@ class LiveAgent:
         shutil.rmtree(os.path.dirname(self.state), ignore_errors=True)
 
 
+def root_fs():
+    """The root filesystem's type and use, as the agent should report them."""
+    with open("/proc/self/mounts") as f:
+        fstype = [line.split()[2] for line in f if line.split()[1] == "/"][-1]
+    st = os.statvfs("/")
+    used = st.f_blocks - st.f_bfree
+    return {"fstype": fstype, "used_pct": 100.0 * used / (used + st.f_bavail)}  # as df counts it
+
+
 def main():
     bin_dir, web_root, web_src, artifacts = sys.argv[1:5]
     if not os.access(CHROMIUM, os.X_OK):
@@ -81,7 +91,7 @@ def main():
 
         env = dict(os.environ, CSF_URL="http://127.0.0.1:%d" % srv.http_port, CSF_PASSWORD=PASSWORD,
                    CSF_VIEWER="watcher:viewer-password", CSF_AGENT_ID=live.agent_id, CSF_AGENT_NAME=live.name,
-                   CSF_AGENT_HOSTNAME=socket.gethostname(),
+                   CSF_AGENT_HOSTNAME=socket.gethostname(), CSF_ROOT_FS=json.dumps(root_fs()),
                    CSF_ARTIFACTS=artifacts, CSF_WEB_SRC=web_src, CSF_CHROMIUM=CHROMIUM)
         browser = subprocess.Popen(["node", os.path.join(HERE, "dashboard.mjs")], env=env, text=True,
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE)
