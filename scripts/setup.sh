@@ -22,6 +22,14 @@ case "$profile" in
   *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
 
+# The dashboard is built with npm: Debian's nodejs and npm unless a Node.js
+# is already on PATH. Its Vite needs Node.js 20.19 or later, newer than
+# Debian 12's 18: with that one the build leaves the dashboard out and says
+# so (docs/dashboard.md).
+if [ "$profile" != bench ] && ! command -v npm >/dev/null; then
+  want+=(nodejs npm)
+fi
+
 missing=()
 for p in "${want[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
