@@ -216,6 +216,11 @@ struct json_t *csf__rest_body(csf__http_exchange *x, const csf__http_request *re
 #define CSF__PAGE_MAX 1000
 int csf__rest_page(csf__http_exchange *x, const csf__http_request *req, long *limit, char *key, size_t kcap,
 		   char *id, size_t icap);
+/* End a list page begun as {"items": [ and answer it: `rc` is the query's
+ * last step (1: a row past the page, so a next_cursor made of last_key and
+ * last_id; 0: the last page; < 0: the error is the answer). */
+void csf__rest_page_finish(csf__http_exchange *x, csf__json *j, csf__buf *body, int rc, const char *last_key,
+			   const char *last_id);
 
 /* The REST groups (one file each). */
 int csf__rest_auth_routes(csf_server *s);

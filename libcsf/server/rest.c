@@ -240,6 +240,29 @@ int csf__rest_page(csf__http_exchange *x, const csf__http_request *req, long *li
 	return 0;
 }
 
+void csf__rest_page_finish(csf__http_exchange *x, csf__json *j, csf__buf *body, int rc, const char *last_key,
+			   const char *last_id)
+{
+	char next[1400];
+
+	if (rc < 0) {
+		csf__buf_free(body);
+		csf__rest_fail(x, rc);
+		return;
+	}
+	csf__json_end_array(j);
+	csf__json_key(j, "next_cursor");
+	if (rc == 1 && csf__cursor_encode(next, sizeof(next), last_key, last_id) == 0)
+		csf__json_string(j, next);
+	else
+		csf__json_null(j);
+	csf__json_end_object(j);
+	if (csf__json_finish(j) != 0)
+		csf__rest_fail(x, csf_error_last()->code);
+	else
+		csf__rest_json(x, 200, body);
+}
+
 int csf__rest_register(csf_server *s)
 {
 	int rc = csf__rest_auth_routes(s);

@@ -109,7 +109,7 @@ static void org_list(csf__http_exchange *x, const csf__http_request *req, csf_se
 {
 	csf__principal who;
 	csf__buf body = CSF__BUF_INIT(16u << 20);
-	char key[600], id[64], next[1400], last_key[600] = "", last_id[64] = "";
+	char key[600], id[64], last_key[600] = "", last_id[64] = "";
 	long limit = 100, n = 0;
 	csf__json j;
 	csf__stmt *st;
@@ -152,19 +152,7 @@ static void org_list(csf__http_exchange *x, const csf__http_request *req, csf_se
 		n++;
 	}
 	csf__db_reset(st);
-	csf__json_end_array(&j);
-	csf__json_key(&j, "next_cursor");
-	if (rc == 1 && csf__cursor_encode(next, sizeof(next), last_key, last_id) == 0)
-		csf__json_string(&j, next);
-	else
-		csf__json_null(&j);
-	csf__json_end_object(&j);
-	if (rc < 0) {
-		csf__buf_free(&body);
-		csf__rest_fail(x, rc);
-		return;
-	}
-	finish_json(x, 200, &j, &body);
+	csf__rest_page_finish(x, &j, &body, rc, last_key, last_id);
 }
 
 static void token_json(csf__json *j, csf__stmt *st)

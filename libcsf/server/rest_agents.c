@@ -74,7 +74,7 @@ static void list(csf__http_exchange *x, const csf__http_request *req, const csf_
 	csf_server *s = payload;
 	csf__principal who;
 	char status[16], name[200], pattern[420], tag[300], tagkey[310], cname[600], cid[64];
-	char next[1400], last_name[600] = "", last_id[64] = "";
+	char last_name[600] = "", last_id[64] = "";
 	const char *tagval = "";
 	long limit = 50;
 	int sqlite = csf__db_kind_of(s->db) == CSF__DB_SQLITE, rc, n = 0;
@@ -137,22 +137,7 @@ static void list(csf__http_exchange *x, const csf__http_request *req, const csf_
 		n++;
 	}
 	csf__db_reset(st);
-	csf__json_end_array(&j);
-	csf__json_key(&j, "next_cursor");
-	if (rc == 1 && csf__cursor_encode(next, sizeof(next), last_name, last_id) == 0)
-		csf__json_string(&j, next);
-	else
-		csf__json_null(&j);
-	csf__json_end_object(&j);
-	if (rc < 0) {
-		csf__buf_free(&body);
-		csf__rest_fail(x, rc);
-		return;
-	}
-	if (csf__json_finish(&j) != 0)
-		csf__rest_fail(x, csf_error_last()->code);
-	else
-		csf__rest_json(x, 200, &body);
+	csf__rest_page_finish(x, &j, &body, rc, last_name, last_id);
 }
 
 /* The agent's row into `st` (stepped), or answers 404 itself. */

@@ -912,7 +912,7 @@ static void test_messages_from_a_stock_encoder(void **state)
 
 	(void)state;
 	if (!dir)
-		skip();
+		fail_msg("CSF_TEST_DATA is not set (ctest sets it to tests/data)");
 	for (i = 0; i < CSF__ARRAY_SIZE(files); i++) {
 		char path[1024];
 		uint8_t data[4096], *out = NULL;
