@@ -47,6 +47,7 @@ static const option_def server_options[] = {
 	{ "agent-files-dir", "csf-agent-OS-ARCH binaries served at /agent/ [BINDIR/../share/csf/agent]", 0 },
 	{ "public-url", "this server's HTTP URL as hosts see it, for /agent/install.sh [from the request]", 0 },
 	{ "agent-public-url", "the agent listener's URL as hosts see it [https://HOST:AGENT-PORT]", 0 },
+	{ "rest-workers", "threads (each with a database connection) answering REST requests [4]", 0 },
 	{ "log-format", "text or json [text]", 0 },
 	{ "log-level", "error, warn, info, debug [info]", 0 },
 };
@@ -267,6 +268,17 @@ static int to_options(const settings *st, csf_server_options *o, const char ***n
 	o->public_url = opt(st, "public-url");
 	o->agent_public_url = opt(st, "agent-public-url");
 	o->admin_password = getenv("CSF_ADMIN_PASSWORD");
+	if (opt(st, "rest-workers")) {
+		char *end;
+		long n = strtol(opt(st, "rest-workers"), &end, 10);
+
+		if (*end || n < 1 || n > 64) {
+			fprintf(stderr, "csf-server: --rest-workers: '%s' is not a number from 1 to 64\n",
+				opt(st, "rest-workers"));
+			return EXIT_USAGE;
+		}
+		o->rest_workers = (uint32_t)n;
+	}
 	for (i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
 		const char *v = opt(st, durations[i].name);
 		int ok = 1;

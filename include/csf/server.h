@@ -58,6 +58,10 @@ typedef struct csf_server_options {
 	/* The agent listener's URL as hosts reach it, given to
 	 * `csf-agent install` [https://REQUEST-HOST:AGENT-PORT]. */
 	const char *agent_public_url;
+	/* REST requests run on this many worker threads, each with a database
+	 * connection of its own, so a slow query or a login's password hash
+	 * never holds up agents or other requests [4; at most 64]. */
+	uint32_t rest_workers;
 } csf_server_options;
 
 #define CSF_SERVER_OPTIONS_INIT { CSF_SERVER_OPTIONS_VERSION }

@@ -90,10 +90,13 @@ void csf__conn_rearm(csf__conn *c)
 		due = c->last_activity_ms + c->handshake_timeout_ms;
 	} else if (c->proto == CSF__PROTO_HTTP1) {
 		/* a request must arrive whole within the handshake timeout (no
-		 * slow loris); between requests the idle timeout applies */
+		 * slow loris); between requests the idle timeout applies; none
+		 * while a worker answers (the client waits for us) */
 		uint64_t started = c->http ? csf__http_conn_request_started(c->http) : 0;
 
-		if (started)
+		if (c->http && csf__http_conn_busy(c->http))
+			due = UINT64_MAX;
+		else if (started)
 			due = started + c->handshake_timeout_ms;
 		else if (c->idle_timeout_ms)
 			due = c->last_activity_ms + c->idle_timeout_ms;
@@ -137,12 +140,13 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		}
 	} else if (c->proto == CSF__PROTO_HTTP1) {
 		uint64_t started = c->http ? csf__http_conn_request_started(c->http) : 0;
+		int busy = c->http && csf__http_conn_busy(c->http);
 
-		if (started && now - started >= c->handshake_timeout_ms) {
+		if (!busy && started && now - started >= c->handshake_timeout_ms) {
 			csf__conn_close(c, "request not complete in time");
 			return;
 		}
-		if (!started && c->idle_timeout_ms && quiet >= c->idle_timeout_ms) {
+		if (!busy && !started && c->idle_timeout_ms && quiet >= c->idle_timeout_ms) {
 			csf__conn_close(c, "idle");
 			return;
 		}
@@ -408,6 +412,12 @@ static void on_read(struct bufferevent *bev, void *arg)
 	}
 	produce(c);
 	csf__conn_rearm(c);
+}
+
+void csf__conn_resume(csf__conn *c)
+{
+	c->last_activity_ms = csf__time_mono_ms();
+	on_read(c->bev, c);
 }
 
 static void on_write(struct bufferevent *bev, void *arg)

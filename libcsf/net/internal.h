@@ -115,6 +115,22 @@ typedef void (*csf__http_handler)(csf__http_exchange *x, const struct csf__http_
 /* Route `method` + `pattern` (see net/http1.h: {param} segments, {name*} tail). */
 int csf__net_server_add_route(csf_net_server *s, const char *method, const char *pattern,
 			      csf__http_handler h, void *payload);
+/*
+ * The same, for a handler that may block (database queries, password
+ * hashing): with a pool (csf__net_server_set_pool) it runs on a worker
+ * thread while the loop serves everything else, and reaches loop-thread
+ * state only through csf__http_exchange_on_loop(). Without one it runs on
+ * the loop like any route.
+ */
+int csf__net_server_add_pooled_route(csf_net_server *s, const char *method, const char *pattern,
+				     csf__http_handler h, void *payload);
+/* Run pooled routes on `n` worker threads; workers[i] is the context thread
+ * i hands its handlers (csf__http_exchange_worker), owned by the caller and
+ * used until csf_net_server_free() returns. Once, before serving. */
+int csf__net_server_set_pool(csf_net_server *s, size_t n, void **workers);
+/* Queue other blocking work on that pool (loop thread; the pool must exist). */
+struct csf__pool_job;
+void csf__net_server_submit(csf_net_server *s, struct csf__pool_job *job);
 /* Every route, for checking them against the API document. */
 size_t csf__net_server_route_count(const csf_net_server *s);
 int csf__net_server_route(const csf_net_server *s, size_t i, const char **method, const char **pattern);
@@ -131,6 +147,36 @@ const char *csf__http_exchange_peer(const csf__http_exchange *x);
 void csf__route_entry_call(void *entry, csf__http_exchange *x, const struct csf__http_request *req,
 			   const struct csf__http_params *params);
 int csf__http_exchange_tls(const csf__http_exchange *x);
+int csf__route_entry_pooled(const csf_net_server *s, const void *entry);
+/* The worker's context when a pooled handler runs on a worker; NULL on the loop. */
+void *csf__http_exchange_worker(const csf__http_exchange *x);
+/*
+ * Have `fn(arg)` run on the loop thread: at once when the handler runs
+ * there, otherwise after the handler returns and before its answer is
+ * sent, even if the client has gone by then (what the handler committed
+ * must reach the live state). At shutdown the effects of a job not yet
+ * finished are not run: `drop(arg)` (drop may be NULL) frees `arg`.
+ * CSF_ENOMEM: neither runs (the handler decides what that means).
+ */
+int csf__http_exchange_on_loop(csf__http_exchange *x, void (*fn)(void *arg), void *arg, void (*drop)(void *arg));
+
+/* ---------------------------------------------------------- worker pool */
+
+typedef struct csf__pool csf__pool;
+typedef struct csf__pool_job csf__pool_job;
+struct csf__pool_job {
+	csf__pool_job *next;
+	void (*run)(csf__pool_job *job, void *worker);  /* on a worker thread */
+	void (*finish)(csf__pool_job *job, int dropped); /* on the loop; dropped: at shutdown, maybe not run */
+};
+
+/* `n` threads; thread i passes workers[i] (workers may be NULL) to each job it runs. */
+int csf__pool_new(csf__pool **out, csf_net_loop *loop, size_t n, void **workers);
+/* Queue a job (loop thread); jobs start in the order they were queued. */
+void csf__pool_submit(csf__pool *p, csf__pool_job *job);
+/* Join the workers (each after its current job), then finish every job not
+ * yet finished as dropped. Loop thread. NULL-safe. */
+void csf__pool_free(csf__pool *p);
 
 /* Serve the files under `root` (NULL: none) for GET and HEAD requests no
  * route takes; `spa`: client-side routes get /index.html (static.c). */
@@ -154,6 +200,7 @@ struct csf_net_server {
 	struct csf__router *routes;   /* REST routes (http_conn.c) */
 	struct csf__route_entry **route_entries;
 	size_t route_entries_n, route_entries_cap;
+	csf__pool *pool;              /* pooled REST routes' workers, or NULL */
 	char *static_root;            /* static files (static.c), or NULL */
 	int static_spa;
 	csf__conn *conns;             /* doubly linked */
@@ -266,6 +313,10 @@ int csf__http_conn_new(csf__conn *c);
 int csf__http_conn_feed(csf__http_conn *h, const uint8_t *data, size_t len, size_t *consumed);
 /* When the request being read began (monotonic ms), or 0 between requests. */
 uint64_t csf__http_conn_request_started(const csf__http_conn *h);
+/* A request on the pool: no deadline runs on the connection meanwhile. */
+int csf__http_conn_busy(const csf__http_conn *h);
+/* Go on reading a connection that stopped for its answer (conn.c). */
+void csf__conn_resume(csf__conn *c);
 void csf__http_conn_free(csf__http_conn *h);
 /* The request's headers become the call's metadata (Origin, ...). */
 int csf__ws_conn_new_server(csf__conn *c, const csf__ws_route *route, const struct csf__http_request *req);

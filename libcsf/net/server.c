@@ -11,6 +11,7 @@
 struct csf__route_entry {
 	csf__http_handler h;
 	void *payload;
+	int pooled;
 	char *method;
 	char *pattern;
 };
@@ -171,8 +172,8 @@ int csf__net_server_add_websocket_text(csf_net_server *s, const char *http_path,
 	return rc;
 }
 
-int csf__net_server_add_route(csf_net_server *s, const char *method, const char *pattern,
-			      csf__http_handler h, void *payload)
+static int add_route(csf_net_server *s, const char *method, const char *pattern, csf__http_handler h,
+		     void *payload, int pooled)
 {
 	struct csf__route_entry *e;
 	int rc;
@@ -188,6 +189,7 @@ int csf__net_server_add_route(csf_net_server *s, const char *method, const char 
 		return CSF_ENOMEM;
 	e->h = h;
 	e->payload = payload;
+	e->pooled = pooled;
 	e->method = csf__strdup(method);
 	e->pattern = csf__strdup(pattern);
 	rc = e->method && e->pattern ? csf__router_add(s->routes, method, pattern, e) : CSF_ENOMEM;
@@ -199,6 +201,25 @@ int csf__net_server_add_route(csf_net_server *s, const char *method, const char 
 	}
 	s->route_entries[s->route_entries_n++] = e;
 	return 0;
+}
+
+int csf__net_server_add_route(csf_net_server *s, const char *method, const char *pattern,
+			      csf__http_handler h, void *payload)
+{
+	return add_route(s, method, pattern, h, payload, 0);
+}
+
+int csf__net_server_add_pooled_route(csf_net_server *s, const char *method, const char *pattern,
+				     csf__http_handler h, void *payload)
+{
+	return add_route(s, method, pattern, h, payload, 1);
+}
+
+int csf__net_server_set_pool(csf_net_server *s, size_t n, void **workers)
+{
+	if (!s || !n || s->pool)
+		return csf__misuse("csf__net_server_set_pool: a server without a pool and n > 0 are required");
+	return csf__pool_new(&s->pool, s->loop, n, workers);
 }
 
 size_t csf__net_server_route_count(const csf_net_server *s)
@@ -216,6 +237,17 @@ int csf__net_server_route(const csf_net_server *s, size_t i, const char **method
 	*method = e->method;
 	*pattern = e->pattern;
 	return 0;
+}
+
+void csf__net_server_submit(csf_net_server *s, csf__pool_job *job)
+{
+	csf__pool_submit(s->pool, job);
+}
+
+/* Whether the matched route runs on the pool (see http_conn.c). */
+int csf__route_entry_pooled(const csf_net_server *s, const void *entry)
+{
+	return s->pool && ((const struct csf__route_entry *)entry)->pooled;
 }
 
 /* The handler of the route that matched (see http_conn.c). */
@@ -504,6 +536,8 @@ void csf_net_server_free(csf_net_server *s)
 	if (!s)
 		return;
 	s->done = NULL;
+	csf__pool_free(s->pool); /* before the connections and routes its jobs use */
+	s->pool = NULL;
 	while (s->conns)
 		csf__conn_free_now(s->conns);
 	for (i = 0; i < s->listeners_n; i++) {

@@ -217,7 +217,7 @@ static int feed_message(csf_net_call *call, const unsigned char *data, size_t le
 
 	switch (csf__feed_parse(data, len, &m)) {
 	case CSF__FEED_AUTH:
-		if (!c->authed && csf__auth_token(s, m.token, &c->who, &why, c->token_sha256) == 0) {
+		if (!c->authed && csf__auth_token(s->db, m.token, &c->who, &why, c->token_sha256) == 0) {
 			c->authed = 1;
 			c->checked_ms = csf__time_mono_ms();
 			hello(c);
@@ -283,7 +283,7 @@ static void check_again(csf_server *s, client *c, uint64_t now)
 {
 	csf__principal who;
 	const char *why = NULL;
-	int rc = csf__auth_hash(s, c->who.is_key, c->token_sha256, &who, &why);
+	int rc = csf__auth_hash(s->db, c->who.is_key, c->token_sha256, &who, &why);
 
 	c->checked_ms = now;
 	if (rc == CSF_EAUTH)

@@ -64,6 +64,7 @@ struct csf_server {
 	csf_net_server *agents;        /* agent listener: gRPC + WebSocket, TLS */
 	csf_net_server *http;          /* REST, live feed, dashboard */
 	csf__db *db;                   /* the loop thread's connection */
+	csf__db **rest_dbs;            /* one per REST worker (rest_workers) */
 	csf__ca ca;
 	char *server_cert_pem, *server_key_pem;
 	char *ca_pem;
@@ -78,6 +79,7 @@ struct csf_server {
 	csf__rate_limit login_limits[64];
 	struct event *tick;            /* once a second: heartbeats, offline, scheduler */
 	uint64_t last_rollup_ms, last_retention_ms;
+	int upkeep_running;            /* a rollup/retention turn is on a worker */
 	/* the oldest sample written since the last rollup (INT64_MAX: none) */
 	int64_t rollup_dirty_from;
 	uint64_t started_ms;
@@ -186,11 +188,21 @@ typedef struct csf__principal {
 typedef enum csf__role_level { CSF__VIEWER = 1, CSF__OPERATOR = 2, CSF__ADMIN = 3 } csf__role_level;
 
 int csf__rest_register(csf_server *s);
+/* The database connection a REST handler uses: its worker's own when it runs
+ * on the pool (routes added with csf__rest_route), the loop's otherwise. */
+csf__db *csf__rest_db(const csf_server *s, const csf__http_exchange *x);
+/* Add a REST route whose handler runs on the pool: it touches the database
+ * only through csf__rest_db and loop-thread state (sessions, the feed) only
+ * through csf__http_exchange_on_loop. */
+int csf__rest_route(csf_server *s, const char *method, const char *pattern, csf__http_handler h);
+/* After the handler committed a change to users, sessions or keys: the live
+ * feed checks its browsers' credentials again (on the loop thread). */
+void csf__rest_feed_recheck(csf_server *s, csf__http_exchange *x);
 /* Who a session token or API key belongs to, and the token's SHA-256 (hex)
  * in `hash`. CSF_EAUTH with `why` when it is unknown, expired or revoked. */
-int csf__auth_token(csf_server *s, const char *token, csf__principal *who, const char **why, char hash[65]);
+int csf__auth_token(csf__db *db, const char *token, csf__principal *who, const char **why, char hash[65]);
 /* The same from the hash csf__auth_token gave, for a check made again later. */
-int csf__auth_hash(csf_server *s, int is_key, const char *hash, csf__principal *who, const char **why);
+int csf__auth_hash(csf__db *db, int is_key, const char *hash, csf__principal *who, const char **why);
 /* Authenticate the request and check the role; answers 401/403 itself and
  * returns non-zero when the request must stop here. */
 int csf__rest_auth(csf_server *s, csf__http_exchange *x, const csf__http_request *req, csf__role_level need,
@@ -277,13 +289,17 @@ void csf__feed_free(csf_server *s);
 
 /* ----------------------------------------------------------- scheduler */
 
-/* Rollups (1m, 1h) and retention, on the loop's connection. */
-int csf__rollup_run(csf_server *s, int64_t now_ms);
+/* Rollups (1m, 1h) and retention, on connection `db`. */
+int csf__rollup_run(csf_server *s, csf__db *db, int64_t now_ms);
 /* A sample at `ts` was written: the rollup covers it next time (any thread). */
 void csf__rollup_touch(csf_server *s, int64_t ts);
 /* At start: the first rollup covers what the last run of the server did not. */
 int csf__rollup_resume(csf_server *s);
-int csf__retention_run(csf_server *s, int64_t now_ms);
+int csf__retention_run(csf_server *s, csf__db *db, int64_t now_ms);
+/* From the tick: rollups once a minute, retention on the first tick (it
+ * also makes the coming days' partitions) and then once an hour, on a REST
+ * worker; failures are logged and retried at the next turn. */
+void csf__upkeep_tick(csf_server *s, uint64_t mono_ms, int64_t now_ms);
 
 /* params.c: what REST clients put in URLs; 0 or -1. Times: Unix seconds or
  * RFC 3339 ("2026-12-04T20:00:00Z", fractions and offsets allowed) into

@@ -1,13 +1,17 @@
 /* Failed attempts per address (enrollment, login): past a threshold in a
  * window, further attempts are refused until the window passes. A fixed
  * table: the oldest entry makes room, so memory stays bounded whatever the
- * number of addresses. */
+ * number of addresses. Enrollment runs on the loop and login on REST
+ * workers: one lock guards every table. */
+#include <pthread.h>
 #include <string.h>
 
 #include "server/internal.h"
 
 #define WINDOW_MS 60000
 #define THRESHOLD 10
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 static csf__rate_limit *entry(csf__rate_limit *t, size_t n, const char *addr, int create)
 {
@@ -36,14 +40,21 @@ static csf__rate_limit *entry(csf__rate_limit *t, size_t n, const char *addr, in
 
 int csf__limit_blocked(csf__rate_limit *t, size_t n, const char *addr)
 {
-	csf__rate_limit *e = entry(t, n, addr, 0);
+	csf__rate_limit *e;
+	int blocked;
 
-	return e && e->failures >= THRESHOLD;
+	pthread_mutex_lock(&lock);
+	e = entry(t, n, addr, 0);
+	blocked = e && e->failures >= THRESHOLD;
+	pthread_mutex_unlock(&lock);
+	return blocked;
 }
 
 void csf__limit_failed(csf__rate_limit *t, size_t n, const char *addr)
 {
+	pthread_mutex_lock(&lock);
 	entry(t, n, addr, 1)->failures++;
+	pthread_mutex_unlock(&lock);
 }
 
 void csf__addr_only(const char *peer, char *out, size_t cap)

@@ -24,13 +24,13 @@ static int deny(csf__http_exchange *x, int status, const char *code, const char 
 	return 1;
 }
 
-static int by_session(csf_server *s, const char *hash, csf__principal *who, const char **why)
+static int by_session(csf__db *db, const char *hash, csf__principal *who, const char **why)
 {
 	static const char *const q =
 		"SELECT s.user_id, s.organization_id, s.expires_at, u.username, u.role, u.disabled "
 		"FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_sha256 = $1";
 	csf__stmt *st;
-	int rc = csf__db_stmt(s->db, &st, q);
+	int rc = csf__db_stmt(db, &st, q);
 
 	if (!rc) {
 		csf__db_bind_text(st, 1, hash);
@@ -56,14 +56,14 @@ static int by_session(csf_server *s, const char *hash, csf__principal *who, cons
 	return 0;
 }
 
-static int by_key(csf_server *s, const char *hash, csf__principal *who, const char **why)
+static int by_key(csf__db *db, const char *hash, csf__principal *who, const char **why)
 {
 	static const char *const q =
 		"SELECT id, organization_id, name, role, revoked_at, last_used_at FROM api_keys WHERE key_sha256 = $1";
 	static const char *const touch = "UPDATE api_keys SET last_used_at = $2 WHERE id = $1";
 	int64_t now = csf__now_ms(), last_used;
 	csf__stmt *st;
-	int rc = csf__db_stmt(s->db, &st, q);
+	int rc = csf__db_stmt(db, &st, q);
 
 	if (!rc) {
 		csf__db_bind_text(st, 1, hash);
@@ -83,7 +83,7 @@ static int by_key(csf_server *s, const char *hash, csf__principal *who, const ch
 	who->is_key = 1;
 	last_used = csf__db_col_i64(st, 5);
 	csf__db_reset(st);
-	if (now - last_used > KEY_TOUCH_MS && csf__db_stmt(s->db, &st, touch) == 0) {
+	if (now - last_used > KEY_TOUCH_MS && csf__db_stmt(db, &st, touch) == 0) {
 		csf__db_bind_text(st, 1, who->actor_id);
 		csf__db_bind_i64(st, 2, now);
 		csf__db_run(st); /* best effort: last_used_at is informational */
@@ -91,18 +91,18 @@ static int by_key(csf_server *s, const char *hash, csf__principal *who, const ch
 	return 0;
 }
 
-int csf__auth_hash(csf_server *s, int is_key, const char *hash, csf__principal *who, const char **why)
+int csf__auth_hash(csf__db *db, int is_key, const char *hash, csf__principal *who, const char **why)
 {
 	memset(who, 0, sizeof(*who));
-	return is_key ? by_key(s, hash, who, why) : by_session(s, hash, who, why);
+	return is_key ? by_key(db, hash, who, why) : by_session(db, hash, who, why);
 }
 
-int csf__auth_token(csf_server *s, const char *tok, csf__principal *who, const char **why, char hash[65])
+int csf__auth_token(csf__db *db, const char *tok, csf__principal *who, const char **why, char hash[65])
 {
 	memset(who, 0, sizeof(*who));
 	csf__sha256_hex(tok, strlen(tok), hash);
 	if (strncmp(tok, "csfs_", 5) == 0 || strncmp(tok, "csfk_", 5) == 0)
-		return csf__auth_hash(s, tok[3] == 'k', hash, who, why);
+		return csf__auth_hash(db, tok[3] == 'k', hash, who, why);
 	*why = "the token is neither a session token nor an API key";
 	return CSF_EAUTH;
 }
@@ -118,7 +118,7 @@ int csf__rest_auth(csf_server *s, csf__http_exchange *x, const csf__http_request
 	__atomic_add_fetch(&s->stats.http_requests, 1, __ATOMIC_RELAXED);
 	memset(who, 0, sizeof(*who));
 	if (h && strncmp(h, "Bearer ", 7) == 0)
-		rc = csf__auth_token(s, h + 7, who, &why, hash);
+		rc = csf__auth_token(csf__rest_db(s, x), h + 7, who, &why, hash);
 	if (rc == CSF_EAUTH)
 		return deny(x, 401, "unauthenticated", why);
 	if (rc)
@@ -127,6 +127,29 @@ int csf__rest_auth(csf_server *s, csf__http_exchange *x, const csf__http_request
 		return deny(x, 403, "forbidden",
 			    need == CSF__ADMIN ? "this needs the admin role" : "this needs the operator role");
 	return 0;
+}
+
+csf__db *csf__rest_db(const csf_server *s, const csf__http_exchange *x)
+{
+	csf__db *worker = csf__http_exchange_worker(x);
+
+	return worker ? worker : s->db;
+}
+
+int csf__rest_route(csf_server *s, const char *method, const char *pattern, csf__http_handler h)
+{
+	return csf__net_server_add_pooled_route(s->http, method, pattern, h, s);
+}
+
+static void recheck(void *arg)
+{
+	csf__feed_recheck(arg);
+}
+
+void csf__rest_feed_recheck(csf_server *s, csf__http_exchange *x)
+{
+	/* out of memory: the feed's periodic check (every 30 s) still ends it */
+	csf__http_exchange_on_loop(x, recheck, s, NULL);
 }
 
 int csf__rest_json(csf__http_exchange *x, int status, csf__buf *body)
@@ -141,7 +164,7 @@ int csf__rest_json(csf__http_exchange *x, int status, csf__buf *body)
 int csf__rest_agent_row(csf_server *s, csf__http_exchange *x, const char *sql, const char *org_id,
 			const char *agent_id, csf__stmt **st)
 {
-	int rc = csf__db_stmt(s->db, st, sql);
+	int rc = csf__db_stmt(csf__rest_db(s, x), st, sql);
 
 	if (!rc) {
 		csf__db_bind_text(*st, 1, org_id);

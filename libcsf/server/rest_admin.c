@@ -75,7 +75,7 @@ static void token_create(csf__http_exchange *x, const csf__http_request *req, co
 		csf__http_respond_error(x, 400, "invalid_argument", why);
 		return;
 	}
-	rc = csf__server_token_create(s->db, &s->ca, who.org_id, (uint32_t)ttl, (uint32_t)uses, desc, who.name, &token, id);
+	rc = csf__server_token_create(csf__rest_db(s, x), &s->ca, who.org_id, (uint32_t)ttl, (uint32_t)uses, desc, who.name, &token, id);
 	json_decref(in);
 	if (rc) {
 		csf__rest_fail(x, rc);
@@ -118,7 +118,7 @@ static void org_list(csf__http_exchange *x, const csf__http_request *req, csf_se
 	if (csf__rest_auth(s, x, req, CSF__ADMIN, &who) ||
 	    csf__rest_page(x, req, &limit, key, sizeof(key), id, sizeof(id)))
 		return;
-	if ((rc = csf__db_stmt(s->db, &st, l->sql)) != 0) {
+	if ((rc = csf__db_stmt(csf__rest_db(s, x), &st, l->sql)) != 0) {
 		csf__rest_fail(x, rc);
 		return;
 	}
@@ -187,7 +187,7 @@ static void revoke(csf_server *s, csf__http_exchange *x, const csf__principal *w
 		   const char *action)
 {
 	csf__stmt *st;
-	int rc = csf__db_stmt(s->db, &st, sql);
+	int rc = csf__db_stmt(csf__rest_db(s, x), &st, sql);
 
 	if (!rc) {
 		csf__db_bind_text(st, 1, who->org_id);
@@ -198,12 +198,12 @@ static void revoke(csf_server *s, csf__http_exchange *x, const csf__principal *w
 	if (!rc && csf__db_changes(st) == 0)
 		rc = csf__error_set(CSF_ENOTFOUND, "not found");
 	if (!rc)
-		rc = csf__server_audit(s->db, who->org_id, who->name, action, id, NULL);
+		rc = csf__server_audit(csf__rest_db(s, x), who->org_id, who->name, action, id, NULL);
 	if (rc) {
 		csf__rest_fail(x, rc);
 		return;
 	}
-	csf__feed_recheck(s);
+	csf__rest_feed_recheck(s, x);
 	csf__http_respond(x, 204, NULL, NULL, 0);
 }
 
@@ -247,7 +247,7 @@ static void key_create(csf__http_exchange *x, const csf__http_request *req, cons
 		csf__http_respond_error(x, 400, "invalid_argument", why);
 		return;
 	}
-	rc = csf__server_apikey_create(s->db, who.org_id, name, role, who.name, &key, id);
+	rc = csf__server_apikey_create(csf__rest_db(s, x), who.org_id, name, role, who.name, &key, id);
 	if (rc) {
 		json_decref(in);
 		csf__rest_fail(x, rc);
@@ -374,7 +374,7 @@ static void user_create(csf__http_exchange *x, const csf__http_request *req, con
 	if (!rc)
 		rc = csf__password_hash(pass, hash, sizeof(hash));
 	if (!rc)
-		rc = csf__db_stmt(s->db, &st, q);
+		rc = csf__db_stmt(csf__rest_db(s, x), &st, q);
 	if (!rc) {
 		int64_t now = csf__now_ms();
 
@@ -389,9 +389,9 @@ static void user_create(csf__http_exchange *x, const csf__http_request *req, con
 			rc = csf__error_set(CSF_EEXISTS, "the username %.64s is taken", user);
 	}
 	if (!rc)
-		rc = csf__server_audit(s->db, who.org_id, who.name, "user.create", id, NULL);
+		rc = csf__server_audit(csf__rest_db(s, x), who.org_id, who.name, "user.create", id, NULL);
 	json_decref(in);
-	if (!rc && !(rc = csf__db_stmt(s->db, &st, q_get))) {
+	if (!rc && !(rc = csf__db_stmt(csf__rest_db(s, x), &st, q_get))) {
 		csf__db_bind_text(st, 1, who.org_id);
 		csf__db_bind_text(st, 2, id);
 		rc = csf__db_step(st) == 1 ? 0 : CSF_ERROR;
@@ -446,8 +446,8 @@ static void user_patch(csf__http_exchange *x, const csf__http_request *req, cons
 	}
 	rc = pass ? csf__password_hash(pass, hash, sizeof(hash)) : 0;
 	if (!rc)
-		rc = csf__db_begin(s->db);
-	if (!rc && !(rc = csf__db_stmt(s->db, &st, q))) {
+		rc = csf__db_begin(csf__rest_db(s, x));
+	if (!rc && !(rc = csf__db_stmt(csf__rest_db(s, x), &st, q))) {
 		csf__db_bind_text(st, 1, who.org_id);
 		csf__db_bind_text(st, 2, id);
 		csf__db_bind_text(st, 3, pass ? hash : NULL);
@@ -462,24 +462,24 @@ static void user_patch(csf__http_exchange *x, const csf__http_request *req, cons
 			rc = csf__error_set(CSF_ENOTFOUND, "no such user");
 	}
 	/* a new password or a disabled account ends the user's sessions */
-	if (!rc && (pass || json_is_true(jd)) && !(rc = csf__db_stmt(s->db, &st, q_sessions))) {
+	if (!rc && (pass || json_is_true(jd)) && !(rc = csf__db_stmt(csf__rest_db(s, x), &st, q_sessions))) {
 		csf__db_bind_text(st, 1, id);
 		rc = csf__db_run(st);
 	}
 	if (!rc)
-		rc = csf__server_audit(s->db, who.org_id, who.name, "user.update", id, NULL);
+		rc = csf__server_audit(csf__rest_db(s, x), who.org_id, who.name, "user.update", id, NULL);
 	if (!rc)
-		rc = csf__db_commit(s->db);
+		rc = csf__db_commit(csf__rest_db(s, x));
 	if (!rc)
-		csf__feed_recheck(s); /* disabled, or a new role or password */
+		csf__rest_feed_recheck(s, x); /* disabled, or a new role or password */
 	json_decref(in);
-	if (!rc && !(rc = csf__db_stmt(s->db, &st, q_get))) {
+	if (!rc && !(rc = csf__db_stmt(csf__rest_db(s, x), &st, q_get))) {
 		csf__db_bind_text(st, 1, who.org_id);
 		csf__db_bind_text(st, 2, id);
 		rc = csf__db_step(st) == 1 ? 0 : CSF_ERROR;
 	}
 	if (rc) {
-		csf__db_abort(s->db);
+		csf__db_abort(csf__rest_db(s, x));
 		csf__rest_fail(x, rc);
 		return;
 	}
@@ -504,7 +504,7 @@ static void user_delete(csf__http_exchange *x, const csf__http_request *req, con
 		csf__http_respond_error(x, 400, "invalid_argument", "an admin cannot delete themselves");
 		return;
 	}
-	rc = csf__db_stmt(s->db, &st, q);
+	rc = csf__db_stmt(csf__rest_db(s, x), &st, q);
 	if (!rc) {
 		csf__db_bind_text(st, 1, who.org_id);
 		csf__db_bind_text(st, 2, id);
@@ -513,12 +513,12 @@ static void user_delete(csf__http_exchange *x, const csf__http_request *req, con
 	if (!rc && csf__db_changes(st) == 0)
 		rc = csf__error_set(CSF_ENOTFOUND, "no such user");
 	if (!rc)
-		rc = csf__server_audit(s->db, who.org_id, who.name, "user.delete", id, NULL);
+		rc = csf__server_audit(csf__rest_db(s, x), who.org_id, who.name, "user.delete", id, NULL);
 	if (rc) {
 		csf__rest_fail(x, rc);
 		return;
 	}
-	csf__feed_recheck(s);
+	csf__rest_feed_recheck(s, x);
 	csf__http_respond(x, 204, NULL, NULL, 0);
 }
 
@@ -543,6 +543,6 @@ int csf__rest_admin_routes(csf_server *s)
 	int rc = 0;
 
 	for (i = 0; i < CSF__ARRAY_SIZE(routes) && !rc; i++)
-		rc = csf__net_server_add_route(s->http, routes[i].method, routes[i].pattern, routes[i].h, s);
+		rc = csf__rest_route(s, routes[i].method, routes[i].pattern, routes[i].h);
 	return rc;
 }

@@ -77,7 +77,7 @@ static void list(csf__http_exchange *x, const csf__http_request *req, const csf_
 	char last_name[600] = "", last_id[64] = "";
 	const char *tagval = "";
 	long limit = 50;
-	int sqlite = csf__db_kind_of(s->db) == CSF__DB_SQLITE, rc, n = 0;
+	int sqlite = csf__db_kind_of(csf__rest_db(s, x)) == CSF__DB_SQLITE, rc, n = 0;
 	csf__buf body = CSF__BUF_INIT(64u << 20);
 	csf__json j;
 	csf__stmt *st;
@@ -111,7 +111,7 @@ static void list(csf__http_exchange *x, const csf__http_request *req, const csf_
 	}
 	if (csf__rest_page(x, req, &limit, cname, sizeof(cname), cid, sizeof(cid)))
 		return;
-	rc = csf__db_stmt(s->db, &st, sqlite ? q_sqlite : q_postgres);
+	rc = csf__db_stmt(csf__rest_db(s, x), &st, sqlite ? q_sqlite : q_postgres);
 	if (rc) {
 		csf__rest_fail(x, rc);
 		return;
@@ -225,7 +225,7 @@ static void patch(csf__http_exchange *x, const csf__http_request *req, const csf
 		return;
 	}
 	name = jn ? json_string_value(jn) : NULL;
-	rc = csf__db_stmt(s->db, &st, q);
+	rc = csf__db_stmt(csf__rest_db(s, x), &st, q);
 	if (!rc) {
 		csf__db_bind_text(st, 1, who.org_id);
 		csf__db_bind_text(st, 2, id);
@@ -237,7 +237,7 @@ static void patch(csf__http_exchange *x, const csf__http_request *req, const csf
 	if (!rc && csf__db_changes(st) == 0)
 		rc = csf__error_set(CSF_ENOTFOUND, "no such agent");
 	if (!rc)
-		rc = csf__server_audit(s->db, who.org_id, who.name, "agent.update", id, NULL);
+		rc = csf__server_audit(csf__rest_db(s, x), who.org_id, who.name, "agent.update", id, NULL);
 	json_decref(in);
 	csf__buf_free(&tags);
 	if (rc) {
@@ -258,6 +258,21 @@ static void patch(csf__http_exchange *x, const csf__http_request *req, const csf
 	}
 }
 
+struct revoked {
+	csf_server *s;
+	char org_id[CSF__ID_LEN], agent_id[CSF__ID_LEN];
+};
+
+/* On the loop: cut the revoked agent's stream and tell the browsers. */
+static void revoked_live(void *arg)
+{
+	struct revoked *r = arg;
+
+	csf__session_revoke(r->s, r->agent_id);
+	csf__feed_agent_status(r->s, r->org_id, r->agent_id, "revoked");
+	csf__free(r);
+}
+
 static void del(csf__http_exchange *x, const csf__http_request *req, const csf__http_params *p, void *payload)
 {
 	static const char *const q_agent =
@@ -268,14 +283,23 @@ static void del(csf__http_exchange *x, const csf__http_request *req, const csf__
 	csf_server *s = payload;
 	const char *id = csf__http_param(p, "id");
 	int64_t now = csf__now_ms();
+	struct revoked *gone;
 	csf__principal who;
 	csf__stmt *st;
 	int rc;
 
 	if (csf__rest_auth(s, x, req, CSF__ADMIN, &who))
 		return;
-	rc = csf__db_begin(s->db);
-	if (!rc && !(rc = csf__db_stmt(s->db, &st, q_agent))) {
+	gone = csf__calloc(1, sizeof(*gone));
+	if (!gone) {
+		csf__rest_fail(x, CSF_ENOMEM);
+		return;
+	}
+	gone->s = s;
+	snprintf(gone->org_id, sizeof(gone->org_id), "%s", who.org_id);
+	snprintf(gone->agent_id, sizeof(gone->agent_id), "%s", id);
+	rc = csf__db_begin(csf__rest_db(s, x));
+	if (!rc && !(rc = csf__db_stmt(csf__rest_db(s, x), &st, q_agent))) {
 		csf__db_bind_text(st, 1, who.org_id);
 		csf__db_bind_text(st, 2, id);
 		csf__db_bind_i64(st, 3, now);
@@ -283,23 +307,27 @@ static void del(csf__http_exchange *x, const csf__http_request *req, const csf__
 		if (!rc && csf__db_changes(st) == 0)
 			rc = csf__error_set(CSF_ENOTFOUND, "no such agent");
 	}
-	if (!rc && !(rc = csf__db_stmt(s->db, &st, q_certs))) {
+	if (!rc && !(rc = csf__db_stmt(csf__rest_db(s, x), &st, q_certs))) {
 		csf__db_bind_text(st, 1, id);
 		csf__db_bind_i64(st, 2, now);
 		rc = csf__db_run(st);
 	}
 	if (!rc)
-		rc = csf__server_audit(s->db, who.org_id, who.name, "agent.revoke", id, NULL);
+		rc = csf__server_audit(csf__rest_db(s, x), who.org_id, who.name, "agent.revoke", id, NULL);
 	if (!rc)
-		rc = csf__db_commit(s->db);
+		rc = csf__db_commit(csf__rest_db(s, x));
 	if (rc) {
-		csf__db_abort(s->db);
+		csf__db_abort(csf__rest_db(s, x));
+		csf__free(gone);
 		csf__rest_fail(x, rc);
 		return;
 	}
-	/* committed: the live stream goes at once */
-	csf__session_revoke(s, id);
-	csf__feed_agent_status(s, who.org_id, id, "revoked");
+	/* committed: the live stream goes at once (before the answer) */
+	if (csf__http_exchange_on_loop(x, revoked_live, gone, csf__free) == 0)
+		gone = NULL;
+	else
+		csf__log(CSF_LOG_WARN, "server", "agent %s revoked; its live stream ends when it reconnects", id);
+	csf__free(gone);
 	csf__http_respond(x, 204, NULL, NULL, 0);
 }
 
@@ -325,7 +353,7 @@ static void summary(csf__http_exchange *x, const csf__http_request *req, const c
 	(void)p;
 	if (csf__rest_auth(s, x, req, CSF__VIEWER, &who))
 		return;
-	rc = csf__db_stmt(s->db, &st, q_counts);
+	rc = csf__db_stmt(csf__rest_db(s, x), &st, q_counts);
 	if (!rc) {
 		csf__db_bind_text(st, 1, who.org_id);
 		while ((rc = csf__db_step(st)) == 1) {
@@ -340,7 +368,7 @@ static void summary(csf__http_exchange *x, const csf__http_request *req, const c
 				offline = n;
 		}
 	}
-	if (rc < 0 || (rc = csf__db_stmt(s->db, &st, q_latest)) != 0) {
+	if (rc < 0 || (rc = csf__db_stmt(csf__rest_db(s, x), &st, q_latest)) != 0) {
 		csf__rest_fail(x, rc);
 		return;
 	}
@@ -413,16 +441,16 @@ static void summary(csf__http_exchange *x, const csf__http_request *req, const c
 
 int csf__rest_agent_routes(csf_server *s)
 {
-	int rc = csf__net_server_add_route(s->http, "GET", "/api/v1/agents", list, s);
+	int rc = csf__rest_route(s, "GET", "/api/v1/agents", list);
 
 	if (!rc)
-		rc = csf__net_server_add_route(s->http, "GET", "/api/v1/agents/{id}", get, s);
+		rc = csf__rest_route(s, "GET", "/api/v1/agents/{id}", get);
 	if (!rc)
-		rc = csf__net_server_add_route(s->http, "PATCH", "/api/v1/agents/{id}", patch, s);
+		rc = csf__rest_route(s, "PATCH", "/api/v1/agents/{id}", patch);
 	if (!rc)
-		rc = csf__net_server_add_route(s->http, "DELETE", "/api/v1/agents/{id}", del, s);
+		rc = csf__rest_route(s, "DELETE", "/api/v1/agents/{id}", del);
 	if (!rc)
-		rc = csf__net_server_add_route(s->http, "GET", "/api/v1/fleet/summary", summary, s);
+		rc = csf__rest_route(s, "GET", "/api/v1/fleet/summary", summary);
 	if (!rc)
 		rc = csf__rest_agent_metrics_routes(s);
 	if (!rc)

@@ -1,4 +1,5 @@
 /* /api/v1/auth: log in (a session token for the dashboard), log out, who am I. */
+#include <pthread.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -6,6 +7,17 @@
 #include "server/internal.h"
 
 #define SESSION_TTL_MS (12ll * 3600 * 1000)
+
+/* A hash to verify against when the user does not exist, so that a wrong
+ * username takes as long as a wrong password (made once, by whichever REST
+ * worker needs it first). */
+static char dummy[256];
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void make_dummy(void)
+{
+	csf__password_hash("not a password", dummy, sizeof(dummy));
+}
 
 static void principal_json(csf__json *j, const csf__principal *who)
 {
@@ -31,9 +43,6 @@ static void login(csf__http_exchange *x, const csf__http_request *req, const csf
 	static const char *const q_session =
 		"INSERT INTO sessions (token_sha256, user_id, organization_id, created_at, expires_at, last_seen_at) "
 		"VALUES ($1, $2, $3, $4, $5, $4)";
-	/* a hash to verify against when the user does not exist, so that a
-	 * wrong username takes as long as a wrong password */
-	static char dummy[256];
 	csf_server *s = payload;
 	csf__principal who;
 	char addr[64], token[CSF__KEY_MAX], hash[65], stored[256];
@@ -62,7 +71,7 @@ static void login(csf__http_exchange *x, const csf__http_request *req, const csf
 		return;
 	}
 	memset(&who, 0, sizeof(who));
-	rc = csf__db_stmt(s->db, &st, q_user);
+	rc = csf__db_stmt(csf__rest_db(s, x), &st, q_user);
 	if (!rc) {
 		csf__db_bind_text(st, 1, user);
 		rc = csf__db_step(st);
@@ -81,8 +90,7 @@ static void login(csf__http_exchange *x, const csf__http_request *req, const csf
 		snprintf(who.name, sizeof(who.name), "%s", user);
 		csf__db_reset(st);
 	} else {
-		if (!dummy[0])
-			csf__password_hash("not a password", dummy, sizeof(dummy));
+		pthread_once(&dummy_once, make_dummy);
 		snprintf(stored, sizeof(stored), "%s", dummy);
 	}
 	rc = csf__password_verify(stored, pass);
@@ -95,7 +103,7 @@ static void login(csf__http_exchange *x, const csf__http_request *req, const csf
 	}
 	rc = csf__session_token_new(token, hash);
 	if (!rc)
-		rc = csf__db_stmt(s->db, &st, q_session);
+		rc = csf__db_stmt(csf__rest_db(s, x), &st, q_session);
 	if (!rc) {
 		csf__db_bind_text(st, 1, hash);
 		csf__db_bind_text(st, 2, who.actor_id);
@@ -105,7 +113,7 @@ static void login(csf__http_exchange *x, const csf__http_request *req, const csf
 		rc = csf__db_run(st);
 	}
 	if (!rc)
-		rc = csf__server_audit(s->db, who.org_id, who.name, "auth.login", who.actor_id, NULL);
+		rc = csf__server_audit(csf__rest_db(s, x), who.org_id, who.name, "auth.login", who.actor_id, NULL);
 	if (rc) {
 		csf__rest_fail(x, rc);
 		return;
@@ -145,7 +153,7 @@ static void logout(csf__http_exchange *x, const csf__http_request *req, const cs
 	/* only now is there an "Authorization: Bearer " header to skip */
 	tok = csf__http_request_header(req, "authorization") + 7;
 	csf__sha256_hex(tok, strlen(tok), hash);
-	rc = csf__db_stmt(s->db, &st, q);
+	rc = csf__db_stmt(csf__rest_db(s, x), &st, q);
 	if (!rc) {
 		csf__db_bind_text(st, 1, hash);
 		rc = csf__db_run(st);
@@ -154,7 +162,7 @@ static void logout(csf__http_exchange *x, const csf__http_request *req, const cs
 		csf__rest_fail(x, rc);
 		return;
 	}
-	csf__feed_recheck(s);
+	csf__rest_feed_recheck(s, x);
 	csf__http_respond(x, 204, NULL, NULL, 0);
 }
 
@@ -178,11 +186,11 @@ static void me(csf__http_exchange *x, const csf__http_request *req, const csf__h
 
 int csf__rest_auth_routes(csf_server *s)
 {
-	int rc = csf__net_server_add_route(s->http, "POST", "/api/v1/auth/login", login, s);
+	int rc = csf__rest_route(s, "POST", "/api/v1/auth/login", login);
 
 	if (!rc)
-		rc = csf__net_server_add_route(s->http, "POST", "/api/v1/auth/logout", logout, s);
+		rc = csf__rest_route(s, "POST", "/api/v1/auth/logout", logout);
 	if (!rc)
-		rc = csf__net_server_add_route(s->http, "GET", "/api/v1/auth/me", me, s);
+		rc = csf__rest_route(s, "GET", "/api/v1/auth/me", me);
 	return rc;
 }

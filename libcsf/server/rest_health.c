@@ -25,7 +25,7 @@ static void readyz(csf__http_exchange *x, const csf__http_request *req, const cs
 
 	(void)req;
 	(void)p;
-	if (csf__db_ping(s->db) == 0) {
+	if (csf__db_ping(csf__rest_db(s, x)) == 0) {
 		csf__http_respond(x, 200, h, ok, sizeof(ok) - 1);
 		return;
 	}
@@ -97,7 +97,7 @@ int csf__rest_health_routes(csf_server *s)
 	int rc = csf__net_server_add_route(s->http, "GET", "/healthz", healthz, s);
 
 	if (!rc)
-		rc = csf__net_server_add_route(s->http, "GET", "/readyz", readyz, s);
+		rc = csf__rest_route(s, "GET", "/readyz", readyz);
 	if (!rc)
 		rc = csf__net_server_add_route(s->http, "GET", "/metrics", prometheus, s);
 	return rc;

@@ -96,7 +96,7 @@ static void metrics(csf__http_exchange *x, const csf__http_request *req, const c
 	if (csf__rest_agent_row(s, x, q_agent, who.org_id, id, &st))
 		return;
 	csf__db_reset(st);
-	rc = csf__db_stmt(s->db, &st, src == RAW ? q_raw : src == ROLLUP_1M ? q_1m : q_1h);
+	rc = csf__db_stmt(csf__rest_db(s, x), &st, src == RAW ? q_raw : src == ROLLUP_1M ? q_1m : q_1h);
 	if (rc) {
 		csf__rest_fail(x, rc);
 		return;
@@ -159,5 +159,5 @@ static void metrics(csf__http_exchange *x, const csf__http_request *req, const c
 
 int csf__rest_agent_metrics_routes(csf_server *s)
 {
-	return csf__net_server_add_route(s->http, "GET", "/api/v1/agents/{id}/metrics", metrics, s);
+	return csf__rest_route(s, "GET", "/api/v1/agents/{id}/metrics", metrics);
 }

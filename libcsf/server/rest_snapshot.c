@@ -203,5 +203,5 @@ static void snapshot(csf__http_exchange *x, const csf__http_request *req, const 
 
 int csf__rest_agent_snapshot_routes(csf_server *s)
 {
-	return csf__net_server_add_route(s->http, "GET", "/api/v1/agents/{id}/snapshot", snapshot, s);
+	return csf__rest_route(s, "GET", "/api/v1/agents/{id}/snapshot", snapshot);
 }

@@ -1,5 +1,6 @@
 /*
- * Rollups and retention, run by the server's tick. The 1-minute rollup is
+ * Rollups and retention, scheduled by the server's tick and run on a REST
+ * worker (with its connection) so that a long one never holds up the loop. The 1-minute rollup is
  * recomputed for the last minutes and for any older span new samples landed
  * in (agents replaying their outbox after an outage), the 1-hour rollup from
  * the 1-minute one; both are upserts, so running them again changes nothing.
@@ -37,7 +38,7 @@ static int run(csf__db *db, const char *sql, int64_t from, int64_t to)
 	return csf__db_run(st);
 }
 
-int csf__rollup_run(csf_server *s, int64_t now)
+int csf__rollup_run(csf_server *s, csf__db *db, int64_t now)
 {
 	static const char *const q_1m =
 		"INSERT INTO agent_metrics_1m (agent_id, organization_id, bucket, samples, cpu_avg, cpu_max, "
@@ -79,16 +80,16 @@ int csf__rollup_run(csf_server *s, int64_t now)
 	 * would lose those samples */
 	if (from < kept)
 		from = (kept + MINUTE - 1) / MINUTE * MINUTE;
-	rc = csf__db_begin(s->db);
+	rc = csf__db_begin(db);
 	if (!rc)
-		rc = run(s->db, q_1m, from, to);
+		rc = run(db, q_1m, from, to);
 	/* the hours those minutes belong to, the current one included */
 	if (!rc)
-		rc = run(s->db, q_1h, from / HOUR * HOUR, (to / HOUR + 1) * HOUR);
+		rc = run(db, q_1h, from / HOUR * HOUR, (to / HOUR + 1) * HOUR);
 	if (!rc)
-		rc = csf__db_commit(s->db);
+		rc = csf__db_commit(db);
 	if (rc) {
-		csf__db_abort(s->db);
+		csf__db_abort(db);
 		if (dirty != INT64_MAX)
 			csf__rollup_touch(s, dirty); /* try that span again next time */
 	}
@@ -115,7 +116,7 @@ int csf__rollup_resume(csf_server *s)
 	return rc;
 }
 
-int csf__retention_run(csf_server *s, int64_t now)
+int csf__retention_run(csf_server *s, csf__db *db, int64_t now)
 {
 	static const char *const q_1m = "DELETE FROM agent_metrics_1m WHERE bucket < $1 AND $2 > 0";
 	static const char *const q_1h = "DELETE FROM agent_metrics_1h WHERE bucket < $1 AND $2 > 0";
@@ -123,14 +124,66 @@ int csf__retention_run(csf_server *s, int64_t now)
 	int rc;
 
 	/* partitions for today and the next days exist before rows need them */
-	rc = csf__db_metrics_partitions_ensure(s->db, now, 3);
+	rc = csf__db_metrics_partitions_ensure(db, now, 3);
 	if (!rc)
-		rc = csf__db_metrics_partitions_drop_before(s->db, now - (int64_t)s->o.retention_raw_days * DAY, &dropped);
+		rc = csf__db_metrics_partitions_drop_before(db, now - (int64_t)s->o.retention_raw_days * DAY, &dropped);
 	if (!rc)
-		rc = run(s->db, q_1m, now - (int64_t)s->o.retention_1m_days * DAY, 1);
+		rc = run(db, q_1m, now - (int64_t)s->o.retention_1m_days * DAY, 1);
 	if (!rc)
-		rc = run(s->db, q_1h, now - (int64_t)s->o.retention_1h_days * DAY, 1);
+		rc = run(db, q_1h, now - (int64_t)s->o.retention_1h_days * DAY, 1);
 	if (!rc && dropped)
 		csf__log(CSF_LOG_INFO, "server", "retention: dropped %d day(s) of raw metrics", dropped);
 	return rc;
+}
+
+/* One turn of upkeep on a worker: what the tick found due. */
+typedef struct upkeep {
+	csf__pool_job base;
+	csf_server *s;
+	int64_t now;
+	int rollup, retention;
+} upkeep;
+
+static void upkeep_run(csf__pool_job *base, void *worker)
+{
+	upkeep *u = (upkeep *)base;
+
+	if (u->rollup && csf__rollup_run(u->s, worker, u->now) != 0)
+		csf__log(CSF_LOG_WARN, "server", "rollup: %s", csf_error_last()->message);
+	if (u->retention && csf__retention_run(u->s, worker, u->now) != 0)
+		csf__log(CSF_LOG_WARN, "server", "retention: %s", csf_error_last()->message);
+}
+
+static void upkeep_finish(csf__pool_job *base, int dropped)
+{
+	upkeep *u = (upkeep *)base;
+
+	if (!dropped)
+		u->s->upkeep_running = 0;
+	csf__free(u);
+}
+
+void csf__upkeep_tick(csf_server *s, uint64_t mono, int64_t now)
+{
+	int rollup = mono - s->last_rollup_ms >= 60000;
+	int retention = !s->last_retention_ms || mono - s->last_retention_ms >= 3600000;
+	upkeep *u;
+
+	if (s->upkeep_running || !(rollup || retention))
+		return; /* one turn at a time: a long one delays the next */
+	u = csf__calloc(1, sizeof(*u));
+	if (!u)
+		return; /* the next tick tries again */
+	u->base.run = upkeep_run;
+	u->base.finish = upkeep_finish;
+	u->s = s;
+	u->now = now;
+	u->rollup = rollup;
+	u->retention = retention;
+	if (rollup)
+		s->last_rollup_ms = mono;
+	if (retention)
+		s->last_retention_ms = mono;
+	s->upkeep_running = 1;
+	csf__net_server_submit(s->http, &u->base);
 }

@@ -95,6 +95,8 @@ static int take_options(csf_server *s, const csf_server_options *in)
 		o->cert_lifetime_s = 86400;
 	if (!o->retention_raw_days)
 		o->retention_raw_days = 7;
+	if (!o->rest_workers)
+		o->rest_workers = 4;
 	if (!o->retention_1m_days)
 		o->retention_1m_days = 90;
 	if (!o->retention_1h_days)
@@ -103,6 +105,8 @@ static int take_options(csf_server *s, const csf_server_options *in)
 	    (o->agent_public_url && !csf__agent_files_url_ok(o->agent_public_url)))
 		return csf__error_set(CSF_EINVALID, "the public URLs must be http(s)://host[:port][/path] "
 				      "with letters, digits and . - _ : / [ ] only");
+	if (o->rest_workers > 64)
+		return csf__error_set(CSF_EINVALID, "rest workers must be 1 to 64 (not %u)", o->rest_workers);
 	/* each rollup is made from the finer one: that one must still be there */
 	if (o->retention_1m_days < o->retention_raw_days || o->retention_1h_days < o->retention_1m_days)
 		return csf__error_set(CSF_EINVALID, "retention must not shrink from raw to 1m to 1h "
@@ -131,19 +135,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	csf__sessions_tick(s, mono);
-	/* rollups once a minute, retention on the first tick (it also makes
-	 * the coming days' partitions) and then once an hour; failures are
-	 * logged and retried at the next turn */
-	if (mono - s->last_rollup_ms >= 60000) {
-		s->last_rollup_ms = mono;
-		if (csf__rollup_run(s, now) != 0)
-			csf__log(CSF_LOG_WARN, "server", "rollup: %s", csf_error_last()->message);
-	}
-	if (!s->last_retention_ms || mono - s->last_retention_ms >= 3600000) {
-		s->last_retention_ms = mono;
-		if (csf__retention_run(s, now) != 0)
-			csf__log(CSF_LOG_WARN, "server", "retention: %s", csf_error_last()->message);
-	}
+	csf__upkeep_tick(s, mono, now);
 }
 
 static int listen_agents(csf_server *s)
@@ -168,6 +160,22 @@ static int listen_agents(csf_server *s)
 	return csf_net_server_listen(s->agents, s->agent_listen, s->o.insecure_dev ? NULL : &tls);
 }
 
+/* The REST workers' connections, opened here so that a database that
+ * cannot be reached fails the start rather than the first requests. */
+static int start_rest_workers(csf_server *s)
+{
+	uint32_t i;
+	int rc;
+
+	s->rest_dbs = csf__calloc(s->o.rest_workers, sizeof(*s->rest_dbs));
+	if (!s->rest_dbs)
+		return CSF_ENOMEM;
+	for (i = 0; i < s->o.rest_workers; i++)
+		if ((rc = csf__db_open(&s->rest_dbs[i], s->db_url)) != 0)
+			return rc;
+	return csf__net_server_set_pool(s->http, s->o.rest_workers, (void **)s->rest_dbs);
+}
+
 static int listen_http(csf_server *s)
 {
 	csf_net_server_options so = CSF_NET_SERVER_OPTIONS_INIT;
@@ -177,6 +185,8 @@ static int listen_http(csf_server *s)
 	 * TLS proxy in front to expose it (docs/operations.md) */
 	so.allow_insecure = 1;
 	rc = csf_net_server_new(&s->http, s->loop, &so);
+	if (!rc)
+		rc = start_rest_workers(s);
 	if (!rc)
 		rc = csf__rest_register(s);
 	if (!rc)
@@ -303,7 +313,11 @@ void csf_server_free(csf_server *s)
 	/* calls end as their servers go, and their handlers still report to
 	 * the writer and the feed; then the writer commits what it holds */
 	csf_net_server_free(s->agents);
-	csf_net_server_free(s->http);
+	csf_net_server_free(s->http); /* joins the REST workers */
+	if (s->rest_dbs)
+		for (i = 0; i < s->o.rest_workers; i++)
+			csf__db_close(s->rest_dbs[i]);
+	csf__free(s->rest_dbs);
 	csf__ingest_stop(s->ingest);
 	csf__feed_free(s);
 	csf__sessions_free(s);

@@ -161,10 +161,14 @@ class Server(LogReader):
         return body["token"]
 
 
+def psql_exe():
+    """PostgreSQL's stock client."""
+    return shutil.which("psql") or sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))[-1]
+
+
 def psql(url, sql):
     """Run SQL on PostgreSQL with the stock client; its unaligned output."""
-    exe = shutil.which("psql") or sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))[-1]
-    return subprocess.run([exe, url, "-qtAc", sql], capture_output=True, text=True, check=True).stdout
+    return subprocess.run([psql_exe(), url, "-qtAc", sql], capture_output=True, text=True, check=True).stdout
 
 
 def wipe_pg(url):

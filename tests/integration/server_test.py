@@ -21,7 +21,7 @@ import unittest
 import grpc
 import websockets
 
-from server_common import Agent, Env, Server, finish, psql, wipe_pg
+from server_common import Agent, Env, Server, finish, psql, psql_exe, wipe_pg
 
 BIN = DB_URL = PG_DIR = None
 PG_DIR_ARG = "--pg-dir"
@@ -435,6 +435,55 @@ class ServerTest(unittest.TestCase):
         self.assertGreaterEqual(families["csf_enrollments"].samples[0].value, 1)
 
     # ------------------------------------------------------------ live feed
+
+    def test_a_rest_request_waiting_on_the_database_holds_up_nothing_else(self):
+        """A REST request stuck on a lock waits on its worker thread (with its
+        own database connection): the loop goes on with health checks, other
+        requests and, on PostgreSQL, agents' metrics."""
+        a = self.enrolled("beside-a-lock")
+        s = Stream(a)
+        s.send(a.hello(), a.metrics(1))
+        self.assertTrue(s.wait(lambda r: s.acked() == 1))
+        if self.srv.db:
+            # a reader waits for an exclusive lock on the table it reads
+            locker = subprocess.Popen([psql_exe(), self.srv.db, "-qtA"], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, text=True)
+            locker.stdin.write("BEGIN; LOCK TABLE enrollment_tokens IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n")
+            locker.stdin.flush()
+            self.assertEqual(locker.stdout.readline().strip(), "locked")
+            blocked, want = ("GET", "/api/v1/enrollment-tokens", None), 200
+        else:
+            # WAL readers never wait: a writer does, while another connection writes
+            locker = sqlite3.connect(os.path.join(self.srv.data, "csf.db"), isolation_level=None)
+            locker.execute("BEGIN IMMEDIATE")
+            blocked, want = ("POST", "/api/v1/enrollment-tokens", {"description": "after the lock"}), 201
+        answer = {}
+        waiter = threading.Thread(target=lambda: answer.update(r=self.srv.rest(
+            blocked[0], blocked[1], token=self.admin, body=blocked[2])))
+        try:
+            waiter.start()
+            time.sleep(0.3)
+            self.assertTrue(waiter.is_alive(), "the request did not wait for the lock: %r" % answer)
+            self.assertEqual(self.srv.rest("GET", "/healthz")[0], 200)
+            self.assertEqual(self.srv.rest("GET", "/api/v1/agents/" + a.agent_id, token=self.admin)[0], 200)
+            self.assertEqual(self.srv.rest("GET", "/api/v1/auth/me", token=self.admin)[0], 200)
+            if self.srv.db:  # on SQLite the ingest writer waits for the lock too
+                s.send(a.metrics(2))
+                self.assertTrue(s.wait(lambda r: s.acked() == 2, timeout=5))
+            self.assertTrue(waiter.is_alive(), "the lock went before the checks were done")
+        finally:
+            if self.srv.db:
+                locker.stdin.write("COMMIT;\n")
+                locker.stdin.close()
+                locker.wait(10)
+            else:
+                locker.execute("COMMIT")
+                locker.close()
+        waiter.join(15)
+        self.assertEqual(answer["r"][0], want, answer)
+        s.send(a.metrics(3))
+        self.assertTrue(s.wait(lambda r: s.acked() == 3))
+        s.close()
 
     def test_live_feed(self):
         a = self.enrolled("live")

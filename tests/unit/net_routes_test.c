@@ -21,6 +21,7 @@
 
 #include "net/http1.h"
 #include "net/internal.h"
+#include "loopback.h"
 
 static csf_net_loop *loop;
 static csf_net_server *srv;
@@ -95,23 +96,12 @@ static void feed_end(csf_net_call *call, int status, const char *message, void *
 
 /* ---------------------------------------------------------------- client */
 
-static int dial(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
-		return -1;
-	return fd;
-}
-
 /* Send `req`, read until `want` responses (counted by status lines) or EOF. */
 static char *exchange(const char *req, int want)
 {
 	static char buf[65536];
 	size_t n = 0;
-	int fd = dial(), seen = 0;
+	int fd = loopback_dial(port), seen = 0;
 
 	if (fd < 0 || write(fd, req, strlen(req)) != (ssize_t)strlen(req))
 		return NULL;
@@ -185,7 +175,7 @@ static void ws_client(void)
 	unsigned char frame[16] = { 0x81, 0x82, 1, 2, 3, 4 };
 	char buf[2048];
 	size_t n = 0;
-	int fd = dial(), op = 0;
+	int fd = loopback_dial(port), op = 0;
 
 	if (fd < 0 || write(fd, up, strlen(up)) < 0)
 		return;

@@ -744,7 +744,7 @@ static void test_minute_and_hour_rollups(void **state)
 
 	(void)state;
 	csf__rollup_touch(S, h + 5000);
-	OK(csf__rollup_run(S, D + 30000));
+	OK(csf__rollup_run(S, S->db, D + 30000));
 	check_rollups(h - HOUR, h + 3 * HOUR);
 	/* by hand, the numbers the comment of load_detail promises */
 	assert_int_equal(query_i64("SELECT samples FROM agent_metrics_1h WHERE agent_id = 'agent-a' AND bucket = $1", h),
@@ -763,14 +763,14 @@ static void test_rollup_is_idempotent(void **state)
 
 	(void)state;
 	csf__rollup_touch(S, h);
-	OK(csf__rollup_run(S, D + 30000));
+	OK(csf__rollup_run(S, S->db, D + 30000));
 	before = dump_rollups();
 	csf__rollup_touch(S, h);
-	OK(csf__rollup_run(S, D + 30000));
+	OK(csf__rollup_run(S, S->db, D + 30000));
 	after = dump_rollups();
 	assert_string_equal(before, after);
 	free(after);
-	OK(csf__rollup_run(S, D + 5 * MINUTE)); /* nothing recent, nothing touched */
+	OK(csf__rollup_run(S, S->db, D + 5 * MINUTE)); /* nothing recent, nothing touched */
 	after = dump_rollups();
 	assert_string_equal(before, after);
 	free(after);
@@ -783,30 +783,30 @@ static void test_recent_minutes_and_late_rows(void **state)
 
 	(void)state;
 	csf__rollup_touch(S, h);
-	OK(csf__rollup_run(S, now));
+	OK(csf__rollup_run(S, S->db, now));
 	/* the last ten complete minutes are recomputed untouched; the
 	 * current one waits until it is complete */
 	put_simple(0, D + 3 * HOUR - 10 * MINUTE + 5000, 11);
 	put_simple(0, D + 3 * HOUR - 11 * MINUTE + 5000, 12);
 	put_simple(0, D + 3 * HOUR + 1000, 13);
-	OK(csf__rollup_run(S, now));
+	OK(csf__rollup_run(S, S->db, now));
 	assert_int_equal(query_i64(q_1m_at, D + 3 * HOUR - 10 * MINUTE), 1);
 	assert_int_equal(query_i64(q_1m_at, D + 3 * HOUR - 11 * MINUTE), 0);
 	assert_int_equal(query_i64(q_1m_at, D + 3 * HOUR), 0);
-	OK(csf__rollup_run(S, now + MINUTE));
+	OK(csf__rollup_run(S, S->db, now + MINUTE));
 	assert_int_equal(query_i64(q_1m_at, D + 3 * HOUR), 1);
 
 	/* late rows in an old minute that has a row, and in one that has
 	 * none: folded in once they are touched */
 	put_simple(0, h + MINUTE + 30000, 50);
 	put_simple(0, h + 45 * MINUTE, 5);
-	OK(csf__rollup_run(S, now + MINUTE));
+	OK(csf__rollup_run(S, S->db, now + MINUTE));
 	assert_int_equal(query_i64(q_1m_samples, h + MINUTE), 1);
 	assert_int_equal(query_i64(q_1m_at, h + 45 * MINUTE), 0);
 	csf__rollup_touch(S, h + 45 * MINUTE);
 	csf__rollup_touch(S, h + MINUTE + 30000);
 	csf__rollup_touch(S, D + 3 * HOUR - 11 * MINUTE + 5000);
-	OK(csf__rollup_run(S, now + MINUTE));
+	OK(csf__rollup_run(S, S->db, now + MINUTE));
 	assert_int_equal(query_i64(q_1m_samples, h + MINUTE), 2);
 	check_rollups(h - HOUR, D + 4 * HOUR);
 	assert_int_equal(query_i64("SELECT samples FROM agent_metrics_1h WHERE agent_id = 'agent-a' AND bucket = $1", h),
@@ -833,7 +833,7 @@ static void test_rollup_stops_at_raw_retention(void **state)
 	put_simple(0, D - 7 * DAY, 1);
 	put_simple(0, D - 7 * DAY - 1, 2);
 	csf__rollup_touch(S, D - 20 * DAY);
-	OK(csf__rollup_run(S, D));
+	OK(csf__rollup_run(S, S->db, D));
 	assert_int_equal(query_i64(q_1m_at, D - 7 * DAY), 1);
 	assert_int_equal(query_i64(q_1m_at, D - 7 * DAY - MINUTE), 0);
 	assert_int_equal(query_i64(q_1m_at, D - 8 * DAY + 12 * HOUR), 0);
@@ -850,16 +850,16 @@ static void test_rollup_leaves_minutes_retention_cut(void **state)
 	put_simple(0, m + 10000, 10);
 	put_simple(0, m + 40000, 20);
 	csf__rollup_touch(S, m);
-	OK(csf__rollup_run(S, D));
+	OK(csf__rollup_run(S, S->db, D));
 	assert_int_equal(query_i64(q_1m_samples, m), 2);
-	OK(csf__retention_run(S, D + 30000));
+	OK(csf__retention_run(S, S->db, D + 30000));
 	assert_int_equal(query_i64(q_raw_at, m + 10000), 0);
 	assert_int_equal(query_i64(q_raw_at, m + 40000), 1);
 	/* an agent replays far older samples: the minute half gone to
 	 * retention keeps the rollup it had */
 	put_simple(0, D - 9 * DAY, 1);
 	csf__rollup_touch(S, D - 9 * DAY);
-	OK(csf__rollup_run(S, D + 30000));
+	OK(csf__rollup_run(S, S->db, D + 30000));
 	assert_int_equal(query_i64(q_1m_samples, m), 2);
 	assert_int_equal(query_i64("SELECT samples FROM agent_metrics_1h WHERE bucket = $1", m), 2);
 }
@@ -880,7 +880,7 @@ static void test_retention_defaults(void **state)
 	put_rollup(1, D - 729 * DAY);
 	check_partitions(D - 10 * DAY, D);
 
-	OK(csf__retention_run(S, D));
+	OK(csf__retention_run(S, S->db, D));
 	assert_int_equal(query_i64("SELECT count(*) FROM agent_metrics WHERE \"timestamp\" < $1", D - 7 * DAY), 0);
 	assert_int_equal(query_i64("SELECT count(*) FROM agent_metrics WHERE \"timestamp\" >= $1", D - 7 * DAY), 8);
 	assert_int_equal(query_i64(q_raw_at, D - 7 * DAY), 1);
@@ -898,7 +898,7 @@ static void test_retention_defaults(void **state)
 	assert_int_equal(query_i64(q_1h_at, D - 729 * DAY), 1);
 
 	/* again, the same clock: nothing more goes */
-	OK(csf__retention_run(S, D));
+	OK(csf__retention_run(S, S->db, D));
 	assert_int_equal(query_i64("SELECT count(*) FROM agent_metrics WHERE \"timestamp\" >= $1", 0), 8);
 	assert_int_equal(query_i64("SELECT count(*) FROM agent_metrics_1m WHERE bucket >= $1", 0), 2);
 	assert_int_equal(query_i64("SELECT count(*) FROM agent_metrics_1h WHERE bucket >= $1", 0), 2);
@@ -918,11 +918,11 @@ static void test_retention_configured(void **state)
 	put_rollup(1, D - 9 * DAY);
 	/* the rollup reaches back as far as raw samples are kept */
 	csf__rollup_touch(S, D - 20 * DAY);
-	OK(csf__rollup_run(S, D));
+	OK(csf__rollup_run(S, S->db, D));
 	assert_int_equal(query_i64(q_1m_at, D - 2 * DAY + 12 * HOUR), 1);
 	assert_int_equal(query_i64(q_1m_at, D - 3 * DAY + 12 * HOUR), 0);
 
-	OK(csf__retention_run(S, D));
+	OK(csf__retention_run(S, S->db, D));
 	assert_int_equal(query_i64("SELECT count(*) FROM agent_metrics WHERE \"timestamp\" >= $1", 0), 2);
 	assert_int_equal(query_i64(q_raw_at, D - 2 * DAY + 12 * HOUR), 1);
 	check_partitions(D - 2 * DAY, D + 3 * DAY);
@@ -945,7 +945,7 @@ static void test_rest_metrics(void **state)
 		put(0, t, (k * 37) % 100, 1000 + (k * 7919) % 5000, 8000 + (k % 3) * 1000, 100 + (k * 13) % 900,
 		    2000, 5000 + k * 1000 - (k % 50 == 49) * 4000, 7000 + k * 500);
 	csf__rollup_touch(S, D - 3 * DAY);
-	OK(csf__rollup_run(S, D + 30000));
+	OK(csf__rollup_run(S, S->db, D + 30000));
 	start_serving();
 	token = login();
 
@@ -1012,11 +1012,11 @@ static void test_rollup_resumes_after_a_restart(void **state)
 	(void)state;
 	restart_server();
 	assert_int_equal(S->rollup_dirty_from, h + 5000); /* nothing rolled up yet: from the first sample */
-	OK(csf__rollup_run(S, D + 30000));
+	OK(csf__rollup_run(S, S->db, D + 30000));
 	put_simple(0, D + 20000, 42);
 	restart_server();
 	assert_int_equal(S->rollup_dirty_from, query_i64("SELECT max(bucket) FROM agent_metrics_1m WHERE $1 = 1", 1));
-	OK(csf__rollup_run(S, D + 20 * MINUTE)); /* the last minute rolled up, and any after it */
+	OK(csf__rollup_run(S, S->db, D + 20 * MINUTE)); /* the last minute rolled up, and any after it */
 	check_rollups(h - HOUR, D + 20 * MINUTE);
 }
 
