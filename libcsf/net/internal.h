@@ -126,8 +126,9 @@ int csf__net_server_add_pooled_route(csf_net_server *s, const char *method, cons
 				     csf__http_handler h, void *payload);
 /* Run pooled routes on `n` worker threads; workers[i] is the context thread
  * i hands its handlers (csf__http_exchange_worker), owned by the caller and
- * used until csf_net_server_free() returns. Once, before serving. */
-int csf__net_server_set_pool(csf_net_server *s, size_t n, void **workers);
+ * used until csf_net_server_free() returns; `after` (may be NULL) runs on
+ * the worker after each job, with its context. Once, before serving. */
+int csf__net_server_set_pool(csf_net_server *s, size_t n, void **workers, void (*after)(void *worker));
 /* Queue other blocking work on that pool (loop thread; the pool must exist). */
 struct csf__pool_job;
 void csf__net_server_submit(csf_net_server *s, struct csf__pool_job *job);
@@ -170,8 +171,9 @@ struct csf__pool_job {
 	void (*finish)(csf__pool_job *job, int dropped); /* on the loop; dropped: at shutdown, maybe not run */
 };
 
-/* `n` threads; thread i passes workers[i] (workers may be NULL) to each job it runs. */
-int csf__pool_new(csf__pool **out, csf_net_loop *loop, size_t n, void **workers);
+/* `n` threads; thread i passes workers[i] (workers may be NULL) to each job
+ * it runs, and to `after` (may be NULL) once the job has run. */
+int csf__pool_new(csf__pool **out, csf_net_loop *loop, size_t n, void **workers, void (*after)(void *worker));
 /* Queue a job (loop thread); jobs start in the order they were queued. */
 void csf__pool_submit(csf__pool *p, csf__pool_job *job);
 /* Join the workers (each after its current job), then finish every job not

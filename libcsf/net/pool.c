@@ -21,6 +21,7 @@ struct csf__pool {
 	int wake[2];
 	pthread_t *threads;
 	size_t started;
+	void (*after)(void *worker);
 };
 
 struct worker_arg {
@@ -49,6 +50,8 @@ static void *work(void *arg)
 			p->todo_tail = NULL;
 		pthread_mutex_unlock(&p->mu);
 		job->run(job, worker);
+		if (p->after)
+			p->after(worker);
 		pthread_mutex_lock(&p->mu);
 		job->next = p->done;
 		p->done = job;
@@ -81,7 +84,7 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-int csf__pool_new(csf__pool **out, csf_net_loop *loop, size_t n, void **workers)
+int csf__pool_new(csf__pool **out, csf_net_loop *loop, size_t n, void **workers, void (*after)(void *worker))
 {
 	csf__pool *p = csf__calloc(1, sizeof(*p));
 	int rc = 0, i;
@@ -93,6 +96,7 @@ int csf__pool_new(csf__pool **out, csf_net_loop *loop, size_t n, void **workers)
 	}
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
+	p->after = after;
 	p->wake[0] = p->wake[1] = -1;
 	if (pipe(p->wake) != 0)
 		rc = csf__error_set_errno(CSF_EIO, errno, "net: pool pipe");

@@ -215,11 +215,11 @@ int csf__net_server_add_pooled_route(csf_net_server *s, const char *method, cons
 	return add_route(s, method, pattern, h, payload, 1);
 }
 
-int csf__net_server_set_pool(csf_net_server *s, size_t n, void **workers)
+int csf__net_server_set_pool(csf_net_server *s, size_t n, void **workers, void (*after)(void *worker))
 {
 	if (!s || !n || s->pool)
 		return csf__misuse("csf__net_server_set_pool: a server without a pool and n > 0 are required");
-	return csf__pool_new(&s->pool, s->loop, n, workers);
+	return csf__pool_new(&s->pool, s->loop, n, workers, after);
 }
 
 size_t csf__net_server_route_count(const csf_net_server *s)

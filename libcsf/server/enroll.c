@@ -2,7 +2,10 @@
  * RegisterAgent: an enrollment token and a CSR in; an agent id and its
  * client certificate out. The token is checked and consumed in the same
  * transaction that records the agent; the identity the CSR asks for is
- * ignored. Failed attempts are counted per address (limit.c).
+ * ignored. Failed attempts are counted per address (limit.c). The database
+ * work and the signing run on a worker of the REST pool (with its
+ * connection), so an enrollment storm, or a database that makes the
+ * transaction wait, never holds up the loop and the agents it carries.
  */
 #include <string.h>
 
@@ -55,7 +58,8 @@ static int refuse(enrollment *e, int status, const char *why)
 }
 
 /* Check and consume the token, record the agent and its certificate. */
-static int enroll(csf_server *s, const Csf__V1__RegisterAgentRequest *req, const char *addr, enrollment *e)
+static int enroll(csf_server *s, csf__db *db, const Csf__V1__RegisterAgentRequest *req, const char *addr,
+		  enrollment *e)
 {
 	static const char *const q_token =
 		"SELECT id, organization_id, expires_at, uses_left, revoked_at FROM enrollment_tokens "
@@ -81,9 +85,9 @@ static int enroll(csf_server *s, const Csf__V1__RegisterAgentRequest *req, const
 		return refuse(e, CSF_NET_UNAUTHENTICATED, "the enrollment token is malformed");
 	if (!csf__digest_equal(ca_hash, s->ca.sha256))
 		return refuse(e, CSF_NET_UNAUTHENTICATED, "the enrollment token was issued by another server");
-	rc = csf__db_begin(s->db);
+	rc = csf__db_begin(db);
 	if (!rc)
-		rc = csf__db_stmt(s->db, &st, q_token);
+		rc = csf__db_stmt(db, &st, q_token);
 	if (rc)
 		goto out;
 	csf__db_bind_text(st, 1, secret_hash);
@@ -107,7 +111,7 @@ static int enroll(csf_server *s, const Csf__V1__RegisterAgentRequest *req, const
 		goto out;
 	}
 	csf__db_reset(st);
-	if ((rc = csf__db_stmt(s->db, &st, q_use)) != 0)
+	if ((rc = csf__db_stmt(db, &st, q_use)) != 0)
 		goto out;
 	csf__db_bind_text(st, 1, token_id);
 	if ((rc = csf__db_run(st)) != 0)
@@ -131,7 +135,7 @@ static int enroll(csf_server *s, const Csf__V1__RegisterAgentRequest *req, const
 	if (!rc)
 		rc = strings_json(&caps, req->capabilities, req->n_capabilities);
 	if (!rc)
-		rc = csf__db_stmt(s->db, &st, q_agent);
+		rc = csf__db_stmt(db, &st, q_agent);
 	if (rc)
 		goto out;
 	name = req->name[0] ? req->name : h && h->hostname[0] ? h->hostname : e->agent_id;
@@ -147,7 +151,7 @@ static int enroll(csf_server *s, const Csf__V1__RegisterAgentRequest *req, const
 	csf__db_bind_i64(st, 10, now);
 	csf__db_bind_text(st, 11, tags.ptr);
 	csf__db_bind_text(st, 12, caps.ptr);
-	if ((rc = csf__db_run(st)) != 0 || (rc = csf__db_stmt(s->db, &st, q_cert)) != 0)
+	if ((rc = csf__db_run(st)) != 0 || (rc = csf__db_stmt(db, &st, q_cert)) != 0)
 		goto out;
 	csf__sha256_hex(e->cert, e->cert_len, sha);
 	csf__db_bind_text(st, 1, serial);
@@ -158,12 +162,12 @@ static int enroll(csf_server *s, const Csf__V1__RegisterAgentRequest *req, const
 	csf__db_bind_i64(st, 6, e->not_after * 1000);
 	rc = csf__db_run(st);
 	if (!rc)
-		rc = csf__server_audit(s->db, e->org_id, "enrollment", "agent.register", e->agent_id, NULL);
+		rc = csf__server_audit(db, e->org_id, "enrollment", "agent.register", e->agent_id, NULL);
 	if (!rc)
-		rc = csf__db_commit(s->db);
+		rc = csf__db_commit(db);
 out:
 	if (rc)
-		csf__db_abort(s->db);
+		csf__db_abort(db);
 	csf__buf_free(&tags);
 	csf__buf_free(&caps);
 	return rc;
@@ -201,59 +205,121 @@ static int reply(csf_server *s, csf_net_call *call, const enrollment *e)
 	return rc;
 }
 
+/* One RegisterAgent on its way through a worker; the call's user data
+ * while it is (NULL once the call ended: the answer has nowhere to go). */
+typedef struct registration {
+	csf__pool_job base;
+	csf_server *s;
+	csf_net_call *call;
+	Csf__V1__RegisterAgentRequest *req;
+	char addr[64];
+	enrollment e;
+	int rc;
+} registration;
+
+static void reg_run(csf__pool_job *base, void *worker)
+{
+	registration *r = (registration *)base;
+
+	r->rc = enroll(r->s, worker, r->req, r->addr, &r->e);
+	if (r->rc && r->rc != CSF_EAUTH) /* the message is this thread's */
+		snprintf(r->e.why, sizeof(r->e.why), "%s", csf_error_last()->message);
+}
+
+/* On the loop: answer, count and log what the worker did. */
+static void answer(registration *r)
+{
+	csf_server *s = r->s;
+	csf_net_call *call = r->call;
+
+	if (r->rc == CSF_EAUTH) {
+		csf__limit_failed(s->enroll_limits, CSF__ARRAY_SIZE(s->enroll_limits), r->addr);
+		__atomic_add_fetch(&s->stats.enrollment_failures, 1, __ATOMIC_RELAXED);
+		csf__log(CSF_LOG_INFO, "server", "enrollment from %s refused: %s", r->addr, r->e.why);
+		if (call)
+			csf_net_call_finish(call, r->e.status, r->e.why);
+	} else if (r->rc) {
+		csf__log(CSF_LOG_ERROR, "server", "enrollment from %s failed: %s", r->addr, r->e.why);
+		if (call)
+			csf_net_call_finish(call, CSF_NET_INTERNAL, "the server could not record the enrollment");
+	} else if (!call) {
+		csf__log(CSF_LOG_WARN, "server", "agent %s enrolled from %s, but the call ended before the answer",
+			 r->e.agent_id, r->addr);
+	} else if (reply(s, call, &r->e) != 0) {
+		csf_net_call_finish(call, CSF_NET_INTERNAL, "the server could not answer");
+	} else {
+		__atomic_add_fetch(&s->stats.enrollments, 1, __ATOMIC_RELAXED);
+		csf__log(CSF_LOG_INFO, "server", "agent %s enrolled from %s", r->e.agent_id, r->addr);
+		csf_net_call_finish(call, CSF_NET_OK, NULL);
+	}
+}
+
+/* dropped: shutting down, the agents' calls are already gone */
+static void reg_finish(csf__pool_job *base, int dropped)
+{
+	registration *r = (registration *)base;
+
+	if (!dropped) {
+		if (r->call)
+			csf_net_call_set_user_data(r->call, NULL);
+		answer(r);
+	}
+	csf__free(r->e.cert);
+	csf__pb_free(&r->req->base);
+	csf__free(r);
+}
+
 static int reg_message(csf_net_call *call, const unsigned char *data, size_t len, void *payload)
 {
 	csf_server *s = payload;
-	Csf__V1__RegisterAgentRequest *req = NULL;
-	enrollment e;
-	char addr[64];
-	int rc;
+	registration *r;
 
-	memset(&e, 0, sizeof(e));
-	csf__addr_only(csf_net_call_peer(call)->address, addr, sizeof(addr));
-	if (csf__limit_blocked(s->enroll_limits, CSF__ARRAY_SIZE(s->enroll_limits), addr)) {
+	if (csf_net_call_user_data(call))
+		return CSF_NET_INVALID_ARGUMENT; /* a second request on a unary call */
+	r = csf__calloc(1, sizeof(*r));
+	if (!r) {
+		csf_net_call_finish(call, CSF_NET_RESOURCE_EXHAUSTED, "the server is out of memory");
+		return 0;
+	}
+	csf__addr_only(csf_net_call_peer(call)->address, r->addr, sizeof(r->addr));
+	if (csf__limit_blocked(s->enroll_limits, CSF__ARRAY_SIZE(s->enroll_limits), r->addr)) {
+		csf__free(r);
 		csf_net_call_finish(call, CSF_NET_RESOURCE_EXHAUSTED,
 				    "too many failed enrollments from this address; try again in a minute");
 		return 0;
 	}
-	if (csf__pb_register_request_decode(&req, data, len) != 0) {
+	if (csf__pb_register_request_decode(&r->req, data, len) != 0) {
+		csf__free(r);
 		csf_net_call_finish(call, CSF_NET_INVALID_ARGUMENT, csf_error_last()->message);
 		return 0;
 	}
-	rc = enroll(s, req, addr, &e);
-	if (rc == CSF_EAUTH) {
-		csf__limit_failed(s->enroll_limits, CSF__ARRAY_SIZE(s->enroll_limits), addr);
-		__atomic_add_fetch(&s->stats.enrollment_failures, 1, __ATOMIC_RELAXED);
-		csf__log(CSF_LOG_INFO, "server", "enrollment from %s refused: %s", addr, e.why);
-		csf_net_call_finish(call, e.status, e.why);
-	} else if (rc) {
-		csf__log(CSF_LOG_ERROR, "server", "enrollment from %s failed: %s", addr, csf_error_last()->message);
-		csf_net_call_finish(call, CSF_NET_INTERNAL, "the server could not record the enrollment");
-	} else if ((rc = reply(s, call, &e)) != 0) {
-		csf_net_call_finish(call, CSF_NET_INTERNAL, "the server could not answer");
-	} else {
-		__atomic_add_fetch(&s->stats.enrollments, 1, __ATOMIC_RELAXED);
-		csf__log(CSF_LOG_INFO, "server", "agent %s enrolled from %s", e.agent_id, addr);
-		csf_net_call_finish(call, CSF_NET_OK, NULL);
-	}
-	csf__free(e.cert);
-	csf__pb_free(&req->base);
+	r->s = s;
+	r->call = call;
+	r->base.run = reg_run;
+	r->base.finish = reg_finish;
+	csf_net_call_set_user_data(call, r);
+	csf__net_server_submit(s->http, &r->base);
 	return 0;
 }
 
 static void reg_half_close(csf_net_call *call, void *payload)
 {
 	(void)payload;
+	if (csf_net_call_user_data(call))
+		return; /* the request is on a worker: its answer ends the call */
 	/* a request without a message: finish is a no-op once answered */
 	csf_net_call_finish(call, CSF_NET_INVALID_ARGUMENT, "RegisterAgent needs a RegisterAgentRequest");
 }
 
 static void reg_end(csf_net_call *call, int status, const char *message, void *payload)
 {
-	(void)call;
+	registration *r = csf_net_call_user_data(call);
+
 	(void)status;
 	(void)message;
 	(void)payload;
+	if (r)
+		r->call = NULL; /* the worker's answer has nowhere to go */
 }
 
 int csf__enroll_register(csf_server *s)

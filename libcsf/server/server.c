@@ -160,6 +160,13 @@ static int listen_agents(csf_server *s)
 	return csf_net_server_listen(s->agents, s->agent_listen, s->o.insecure_dev ? NULL : &tls);
 }
 
+/* After each job on a worker: no statement left half-read keeps its
+ * connection on an old snapshot until the next job. */
+static void worker_done(void *worker)
+{
+	csf__db_release(worker);
+}
+
 /* The REST workers' connections, opened here so that a database that
  * cannot be reached fails the start rather than the first requests. */
 static int start_rest_workers(csf_server *s)
@@ -173,7 +180,7 @@ static int start_rest_workers(csf_server *s)
 	for (i = 0; i < s->o.rest_workers; i++)
 		if ((rc = csf__db_open(&s->rest_dbs[i], s->db_url)) != 0)
 			return rc;
-	return csf__net_server_set_pool(s->http, s->o.rest_workers, (void **)s->rest_dbs);
+	return csf__net_server_set_pool(s->http, s->o.rest_workers, (void **)s->rest_dbs, worker_done);
 }
 
 static int listen_http(csf_server *s)

@@ -225,6 +225,9 @@ int csf__db_commit(csf__db *db)
 				      "so it was rolled back");
 	}
 	db->in_tx = db->tx_failed = 0;
+	/* as at begin: a statement left half-read would keep this connection
+	 * on the committed snapshot and blind to other connections' writes */
+	csf__db_release(db);
 	rc = db->be->commit(db);
 	if (rc)
 		note_failure(db);

@@ -437,10 +437,11 @@ class ServerTest(unittest.TestCase):
     # ------------------------------------------------------------ live feed
 
     def test_a_rest_request_waiting_on_the_database_holds_up_nothing_else(self):
-        """A REST request stuck on a lock waits on its worker thread (with its
-        own database connection): the loop goes on with health checks, other
-        requests and, on PostgreSQL, agents' metrics."""
+        """A REST request and an enrollment stuck on a lock wait on worker
+        threads (with their own database connections): the loop goes on with
+        health checks, other requests and, on PostgreSQL, agents' metrics."""
         a = self.enrolled("beside-a-lock")
+        newcomer, token = Agent(self.srv, pb, rpc, name="enrolls-during-a-lock"), self.srv.token()
         s = Stream(a)
         s.send(a.hello(), a.metrics(1))
         self.assertTrue(s.wait(lambda r: s.acked() == 1))
@@ -460,17 +461,20 @@ class ServerTest(unittest.TestCase):
         answer = {}
         waiter = threading.Thread(target=lambda: answer.update(r=self.srv.rest(
             blocked[0], blocked[1], token=self.admin, body=blocked[2])))
+        enroller = threading.Thread(target=newcomer.enroll, args=(token,))
         try:
             waiter.start()
+            enroller.start()
             time.sleep(0.3)
             self.assertTrue(waiter.is_alive(), "the request did not wait for the lock: %r" % answer)
+            self.assertTrue(enroller.is_alive(), "the enrollment did not wait for the lock")
             self.assertEqual(self.srv.rest("GET", "/healthz")[0], 200)
             self.assertEqual(self.srv.rest("GET", "/api/v1/agents/" + a.agent_id, token=self.admin)[0], 200)
             self.assertEqual(self.srv.rest("GET", "/api/v1/auth/me", token=self.admin)[0], 200)
             if self.srv.db:  # on SQLite the ingest writer waits for the lock too
                 s.send(a.metrics(2))
                 self.assertTrue(s.wait(lambda r: s.acked() == 2, timeout=5))
-            self.assertTrue(waiter.is_alive(), "the lock went before the checks were done")
+            self.assertTrue(waiter.is_alive() and enroller.is_alive(), "the lock went before the checks were done")
         finally:
             if self.srv.db:
                 locker.stdin.write("COMMIT;\n")
@@ -480,7 +484,9 @@ class ServerTest(unittest.TestCase):
                 locker.execute("COMMIT")
                 locker.close()
         waiter.join(15)
+        enroller.join(15)
         self.assertEqual(answer["r"][0], want, answer)
+        self.assertEqual(self.srv.rest("GET", "/api/v1/agents/" + newcomer.agent_id, token=self.admin)[0], 200)
         s.send(a.metrics(3))
         self.assertTrue(s.wait(lambda r: s.acked() == 3))
         s.close()

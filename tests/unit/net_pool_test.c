@@ -31,6 +31,13 @@ static char worker_names[2][16] = { "worker-0", "worker-1" };
 
 /* what the handlers' effects saw (written on the loop thread only) */
 static int effects_run, effects_off_loop, effects_dropped;
+static int jobs_after; /* the pool's after-job hook, on the workers */
+
+static void after_job(void *worker)
+{
+	(void)worker;
+	__atomic_add_fetch(&jobs_after, 1, __ATOMIC_RELAXED);
+}
 
 static void effect(void *arg)
 {
@@ -96,12 +103,12 @@ static void start_server(void)
 
 	o.allow_insecure = 1;
 	o.idle_timeout_ms = 300; /* shorter than the slow requests: a busy connection must not idle out */
-	effects_run = effects_off_loop = effects_dropped = 0;
+	effects_run = effects_off_loop = effects_dropped = jobs_after = 0;
 	loop_thread = pthread_self();
 	assert_int_equal(csf_net_loop_new(&loop), 0);
 	assert_int_equal(csf_net_server_new(&srv, loop, &o), 0);
-	assert_int_equal(csf__net_server_set_pool(srv, 2, workers), 0);
-	assert_int_not_equal(csf__net_server_set_pool(srv, 2, workers), 0); /* once */
+	assert_int_equal(csf__net_server_set_pool(srv, 2, workers, after_job), 0);
+	assert_int_not_equal(csf__net_server_set_pool(srv, 2, workers, NULL), 0); /* once */
 	assert_int_equal(csf__net_server_add_pooled_route(srv, "GET", "/slow/{ms}", slow, NULL), 0);
 	assert_int_equal(csf__net_server_add_pooled_route(srv, "POST", "/echo", echo, NULL), 0);
 	assert_int_equal(csf__net_server_add_pooled_route(srv, "GET", "/silent", silent, NULL), 0);
@@ -199,6 +206,7 @@ static void test_slow_pooled_request_does_not_hold_up_the_loop(void **state)
 	assert_int_not_equal(strstr(res.second, "worker-")[7], strstr(res.slow, "worker-")[7]);
 	assert_int_equal(effects_run, 3);
 	assert_int_equal(effects_off_loop, 0);
+	assert_int_equal(jobs_after, 2); /* the two slow requests; /fast ran on the loop */
 	stop_server();
 }
 
