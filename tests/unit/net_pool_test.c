@@ -108,7 +108,6 @@ static void start_server(void)
 	assert_int_equal(csf_net_loop_new(&loop), 0);
 	assert_int_equal(csf_net_server_new(&srv, loop, &o), 0);
 	assert_int_equal(csf__net_server_set_pool(srv, 2, workers, after_job), 0);
-	assert_int_not_equal(csf__net_server_set_pool(srv, 2, workers, NULL), 0); /* once */
 	assert_int_equal(csf__net_server_add_pooled_route(srv, "GET", "/slow/{ms}", slow, NULL), 0);
 	assert_int_equal(csf__net_server_add_pooled_route(srv, "POST", "/echo", echo, NULL), 0);
 	assert_int_equal(csf__net_server_add_pooled_route(srv, "GET", "/silent", silent, NULL), 0);
