@@ -362,6 +362,23 @@ static int serve_route(csf__http_conn *h, const csf__http_request *req)
 	return 0;
 }
 
+/* The error code of a request the reader refused, by its status. */
+static const char *reader_error_code(int status)
+{
+	switch (status) {
+	case 413:
+		return "payload_too_large";
+	case 431:
+		return "headers_too_large";
+	case 501:
+		return "not_implemented";
+	case 505:
+		return "http_version_not_supported";
+	default:
+		return "bad_request";
+	}
+}
+
 int csf__http_conn_feed(csf__http_conn *h, const uint8_t *data, size_t len, size_t *consumed)
 {
 	const csf__http_request *req = &h->reader.req;
@@ -379,7 +396,7 @@ int csf__http_conn_feed(csf__http_conn *h, const uint8_t *data, size_t len, size
 		h->request_started_ms = 0;
 	if (rc < 0) {
 		*consumed = len;
-		return respond_error(h, status, "bad_request", csf_error_last()->message, 0, NULL);
+		return respond_error(h, status, reader_error_code(status), csf_error_last()->message, 0, NULL);
 	}
 	if (rc == 0)
 		return 0;

@@ -321,7 +321,7 @@ class ServerTest(unittest.TestCase):
             self.assertEqual(status, want, raw)
             self.assertIn("code", body["error"])
         status, body = self.srv.rest("POST", "/api/v1/users", token=self.admin, raw=b"x" * (2 << 20))
-        self.assertEqual(status, 413)
+        self.assertEqual((status, body["error"]["code"]), (413, "payload_too_large"))
         self.assertEqual(self.srv.rest("GET", "/api/v1/agents")[0], 401)
         self.assertEqual(self.srv.rest("GET", "/api/v1/agents", token="csfs_bogus")[0], 401)
         self.assertEqual(self.srv.rest("GET", "/api/v1/nothing-here", token=self.admin)[0], 404)
