@@ -129,6 +129,9 @@ int csf__net_server_add_pooled_route(csf_net_server *s, const char *method, cons
  * used until csf_net_server_free() returns; `after` (may be NULL) runs on
  * the worker after each job, with its context. Once, before serving. */
 int csf__net_server_set_pool(csf_net_server *s, size_t n, void **workers, void (*after)(void *worker));
+/* The pool's figures (all zero without a pool). */
+struct csf__pool_stats;
+void csf__net_server_pool_stats(csf_net_server *s, struct csf__pool_stats *out);
 /* Queue other blocking work on that pool (loop thread; the pool must exist). */
 struct csf__pool_job;
 void csf__net_server_submit(csf_net_server *s, struct csf__pool_job *job);
@@ -167,6 +170,7 @@ typedef struct csf__pool csf__pool;
 typedef struct csf__pool_job csf__pool_job;
 struct csf__pool_job {
 	csf__pool_job *next;
+	uint64_t queued_us;                             /* private */
 	void (*run)(csf__pool_job *job, void *worker);  /* on a worker thread */
 	void (*finish)(csf__pool_job *job, int dropped); /* on the loop; dropped: at shutdown, maybe not run */
 };
@@ -174,6 +178,14 @@ struct csf__pool_job {
 /* `n` threads; thread i passes workers[i] (workers may be NULL) to each job
  * it runs, and to `after` (may be NULL) once the job has run. */
 int csf__pool_new(csf__pool **out, csf_net_loop *loop, size_t n, void **workers, void (*after)(void *worker));
+typedef struct csf__pool_stats {
+	size_t workers, busy, queued; /* now */
+	uint64_t jobs;                 /* run so far */
+	uint64_t wait_us_total;        /* queued -> started, over the jobs started */
+	uint64_t run_us_total;         /* started -> done (the after hook included) */
+} csf__pool_stats;
+
+void csf__pool_get_stats(csf__pool *p, csf__pool_stats *out);
 /* Queue a job (loop thread); jobs start in the order they were queued. */
 void csf__pool_submit(csf__pool *p, csf__pool_job *job);
 /* Join the workers (each after its current job), then finish every job not

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -22,7 +23,16 @@ struct csf__pool {
 	pthread_t *threads;
 	size_t started;
 	void (*after)(void *worker);
+	csf__pool_stats stats;           /* under mu */
 };
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 struct worker_arg {
 	csf__pool *p;
@@ -33,6 +43,7 @@ static void *work(void *arg)
 {
 	csf__pool *p = ((struct worker_arg *)arg)->p;
 	void *worker = ((struct worker_arg *)arg)->worker;
+	uint64_t started;
 	char one = 1;
 
 	csf__free(arg);
@@ -48,11 +59,18 @@ static void *work(void *arg)
 		p->todo = job->next;
 		if (!p->todo)
 			p->todo_tail = NULL;
+		started = now_us();
+		p->stats.queued--;
+		p->stats.busy++;
+		p->stats.wait_us_total += started - job->queued_us;
 		pthread_mutex_unlock(&p->mu);
 		job->run(job, worker);
 		if (p->after)
 			p->after(worker);
 		pthread_mutex_lock(&p->mu);
+		p->stats.busy--;
+		p->stats.jobs++;
+		p->stats.run_us_total += now_us() - started;
 		job->next = p->done;
 		p->done = job;
 		if (write(p->wake[1], &one, 1) < 0) {
@@ -97,6 +115,7 @@ int csf__pool_new(csf__pool **out, csf_net_loop *loop, size_t n, void **workers,
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	p->after = after;
+	p->stats.workers = n;
 	p->wake[0] = p->wake[1] = -1;
 	if (pipe(p->wake) != 0)
 		rc = csf__error_set_errno(CSF_EIO, errno, "net: pool pipe");
@@ -136,13 +155,22 @@ int csf__pool_new(csf__pool **out, csf_net_loop *loop, size_t n, void **workers,
 void csf__pool_submit(csf__pool *p, csf__pool_job *job)
 {
 	job->next = NULL;
+	job->queued_us = now_us();
 	pthread_mutex_lock(&p->mu);
+	p->stats.queued++;
 	if (p->todo_tail)
 		p->todo_tail->next = job;
 	else
 		p->todo = job;
 	p->todo_tail = job;
 	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+void csf__pool_get_stats(csf__pool *p, csf__pool_stats *out)
+{
+	pthread_mutex_lock(&p->mu);
+	*out = p->stats;
 	pthread_mutex_unlock(&p->mu);
 }
 

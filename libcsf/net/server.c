@@ -239,6 +239,13 @@ int csf__net_server_route(const csf_net_server *s, size_t i, const char **method
 	return 0;
 }
 
+void csf__net_server_pool_stats(csf_net_server *s, csf__pool_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (s->pool)
+		csf__pool_get_stats(s->pool, out);
+}
+
 void csf__net_server_submit(csf_net_server *s, csf__pool_job *job)
 {
 	csf__pool_submit(s->pool, job);

@@ -44,6 +44,7 @@ static void prometheus(csf__http_exchange *x, const csf__http_request *req, cons
 					 "no-store", NULL };
 	csf_server *s = payload;
 	csf__server_stats st;
+	csf__pool_stats pool;
 	csf__buf b = CSF__BUF_INIT(1u << 20);
 
 	(void)req;
@@ -88,6 +89,18 @@ static void prometheus(csf__http_exchange *x, const csf__http_request *req, cons
 	metric(&b, "csf_enrollment_failures_total", "counter", "Enrollments refused.", (double)st.enrollment_failures);
 	metric(&b, "csf_http_requests_total", "counter", "Authenticated REST requests.", (double)st.http_requests);
 	metric(&b, "csf_feed_clients", "gauge", "Browsers on the live feed.", (double)csf__feed_clients(s));
+	csf__net_server_pool_stats(s->http, &pool);
+	metric(&b, "csf_workers", "gauge", "Worker threads (REST, enrollment, rollups).", (double)pool.workers);
+	metric(&b, "csf_workers_busy", "gauge", "Workers running a job now.", (double)pool.busy);
+	metric(&b, "csf_worker_queue_depth", "gauge", "Jobs waiting for a worker.", (double)pool.queued);
+	csf__buf_printf(&b, "# HELP csf_worker_queue_wait_seconds Time a job waited for a worker.\n"
+			    "# TYPE csf_worker_queue_wait_seconds summary\n"
+			    "csf_worker_queue_wait_seconds_sum %.6f\ncsf_worker_queue_wait_seconds_count %llu\n"
+			    "# HELP csf_worker_job_seconds Time a worker spent on a job.\n"
+			    "# TYPE csf_worker_job_seconds summary\n"
+			    "csf_worker_job_seconds_sum %.6f\ncsf_worker_job_seconds_count %llu\n",
+			(double)pool.wait_us_total / 1e6, (unsigned long long)pool.jobs,
+			(double)pool.run_us_total / 1e6, (unsigned long long)pool.jobs);
 	csf__http_respond(x, 200, h, b.ptr, b.len);
 	csf__buf_free(&b);
 }

@@ -430,9 +430,14 @@ class ServerTest(unittest.TestCase):
         from prometheus_client.parser import text_string_to_metric_families
         families = {f.name: f for f in text_string_to_metric_families(text.decode())}
         for name in ("csf_agents_connected", "csf_ingest_rows_committed", "csf_ingest_queue_depth",
-                     "csf_ingest_commit_seconds", "csf_enrollments", "csf_build_info"):
+                     "csf_ingest_commit_seconds", "csf_enrollments", "csf_build_info", "csf_workers",
+                     "csf_workers_busy", "csf_worker_queue_depth", "csf_worker_queue_wait_seconds",
+                     "csf_worker_job_seconds"):
             self.assertIn(name, families)
         self.assertGreaterEqual(families["csf_enrollments"].samples[0].value, 1)
+        self.assertEqual(families["csf_workers"].samples[0].value, 4)
+        jobs = {s.name: s.value for s in families["csf_worker_job_seconds"].samples}
+        self.assertGreaterEqual(jobs["csf_worker_job_seconds_count"], 2)  # /readyz and the login at least
 
     # ------------------------------------------------------------ live feed
 
