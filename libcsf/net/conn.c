@@ -414,8 +414,16 @@ static void on_read(struct bufferevent *bev, void *arg)
 	csf__conn_rearm(c);
 }
 
+void csf__conn_hold(csf__conn *c)
+{
+	if (!c->dead)
+		bufferevent_disable(c->bev, EV_READ);
+}
+
 void csf__conn_resume(csf__conn *c)
 {
+	if (!c->dead && !c->closing)
+		bufferevent_enable(c->bev, EV_READ);
 	c->last_activity_ms = csf__time_mono_ms();
 	on_read(c->bev, c);
 }

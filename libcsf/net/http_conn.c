@@ -322,6 +322,7 @@ static int submit(csf__http_conn *h, const csf__http_request *req, void *entry, 
 	job->base.run = job_run;
 	job->base.finish = job_finish;
 	h->job = job;
+	csf__conn_hold(h->conn);
 	csf__pool_submit(h->conn->srv->pool, &job->base);
 	return 0;
 }

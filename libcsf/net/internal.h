@@ -329,7 +329,10 @@ int csf__http_conn_feed(csf__http_conn *h, const uint8_t *data, size_t len, size
 uint64_t csf__http_conn_request_started(const csf__http_conn *h);
 /* A request on the pool: no deadline runs on the connection meanwhile. */
 int csf__http_conn_busy(const csf__http_conn *h);
-/* Go on reading a connection that stopped for its answer (conn.c). */
+/* Stop reading a connection while a worker answers its request (what the
+ * client sends meanwhile waits in the kernel, not in our memory), and go on
+ * with it once the answer is out (conn.c). */
+void csf__conn_hold(csf__conn *c);
 void csf__conn_resume(csf__conn *c);
 void csf__http_conn_free(csf__http_conn *h);
 /* The request's headers become the call's metadata (Origin, ...). */
