@@ -116,6 +116,21 @@ void csf__sessions_tick(csf_server *s, uint64_t now_ms);
 /* What committed (ingest.c calls this on the loop thread). */
 void csf__session_acked(csf_server *s, const char *agent_id, const char *boot_id, uint64_t seq);
 size_t csf__sessions_online(const csf_server *s);
+
+/* A stream's start, checked against the database on a worker (admit.c). */
+typedef struct csf__admission {
+	/* in */
+	int insecure;
+	char cert_serial[80], cert_cn[80];
+	char hello_agent_id[CSF__ID_LEN], boot_id[CSF__BOOT_ID_MAX];
+	/* out: status CSF_NET_OK with the agent, or a refusal and why */
+	int status;
+	char why[256];
+	char agent_id[CSF__ID_LEN], org_id[CSF__ID_LEN];
+	uint64_t acked_seq;
+} csf__admission;
+
+void csf__admit(csf__db *db, csf__admission *a);
 void csf__sessions_free(csf_server *s);
 
 /* --------------------------------------------------------------- ingest */

@@ -38,7 +38,15 @@ struct csf__session {
 	uint64_t acked_seq;
 	uint64_t outbox_depth, dropped_messages; /* the agent's, from Hello and heartbeats */
 	unsigned hello : 1, registered : 1, paused : 1;
+	/* admitting: its Hello is on a worker (admit.c), the call paused;
+	 * held: messages that arrived meanwhile, each as a 4-byte length and
+	 * its bytes; gone: the call ended meanwhile (whoever holds the session
+	 * then frees it) */
+	unsigned admitting : 1, replaying : 1, gone : 1, half_closed : 1;
+	csf__buf held;
 };
+
+#define HELD_MAX (4u << 20)
 
 static unsigned bucket_of(const char *agent_id)
 {
@@ -202,101 +210,17 @@ static int push_status(csf__session *x, const char *status, int64_t heartbeat, C
 	return csf__ingest_push(x->srv->ingest, it);
 }
 
-/* What the certificate says about the caller: its agent and organization,
- * if the certificate is ours, current and not revoked. */
-static int identify(csf_server *s, const csf_net_peer *peer, csf__session *x, char *why, size_t cap)
-{
-	static const char *const q =
-		"SELECT c.agent_id, c.organization_id, c.revoked_at, c.expires_at, a.revoked_at "
-		"FROM agent_certificates c JOIN agents a ON a.id = c.agent_id WHERE c.serial = $1";
-	csf__stmt *st;
-	int rc, status;
-
-	if (!peer->cert_serial) {
-		snprintf(why, cap, "a client certificate is needed");
-		return CSF_NET_UNAUTHENTICATED;
-	}
-	rc = csf__db_stmt(s->db, &st, q);
-	if (rc) {
-		snprintf(why, cap, "the server cannot check certificates now");
-		return CSF_NET_UNAVAILABLE;
-	}
-	csf__db_bind_text(st, 1, peer->cert_serial);
-	rc = csf__db_step(st);
-	if (rc < 0) {
-		snprintf(why, cap, "the server cannot check certificates now");
-		return CSF_NET_UNAVAILABLE;
-	}
-	status = CSF_NET_UNAUTHENTICATED;
-	if (rc == 0 || strcmp(csf__db_col_text(st, 0), peer->cert_subject_cn) != 0) {
-		snprintf(why, cap, "this certificate was not issued to an agent of this server");
-	} else if (!csf__db_col_null(st, 2) || !csf__db_col_null(st, 4)) {
-		snprintf(why, cap, "this agent's identity was revoked; enroll it again");
-	} else {
-		snprintf(x->agent_id, sizeof(x->agent_id), "%s", csf__db_col_text(st, 0));
-		snprintf(x->org_id, sizeof(x->org_id), "%s", csf__db_col_text(st, 1));
-		status = CSF_NET_OK;
-	}
-	csf__db_reset(st);
-	return status;
-}
-
-/* insecure-dev has no certificates: trust the Hello's agent_id if the agent
- * exists and is not revoked. */
-static int identify_insecure(csf_server *s, const char *agent_id, csf__session *x, char *why, size_t cap)
-{
-	static const char *const q = "SELECT organization_id, revoked_at FROM agents WHERE id = $1";
-	csf__stmt *st;
-	int rc = csf__db_stmt(s->db, &st, q);
-
-	if (!rc) {
-		csf__db_bind_text(st, 1, agent_id);
-		rc = csf__db_step(st);
-	}
-	if (rc <= 0 || !csf__db_col_null(st, 1)) {
-		snprintf(why, cap, rc < 0 ? "the server cannot check agents now" : "unknown or revoked agent");
-		csf__db_reset(st);
-		return rc < 0 ? CSF_NET_UNAVAILABLE : CSF_NET_UNAUTHENTICATED;
-	}
-	snprintf(x->agent_id, sizeof(x->agent_id), "%s", agent_id);
-	snprintf(x->org_id, sizeof(x->org_id), "%s", csf__db_col_text(st, 0));
-	csf__db_reset(st);
-	return CSF_NET_OK;
-}
-
-static uint64_t committed_seq(csf_server *s, const char *agent_id, const char *boot_id)
-{
-	static const char *const q = "SELECT acked_seq FROM agent_streams WHERE agent_id = $1 AND boot_id = $2";
-	csf__stmt *st;
-	uint64_t seq;
-
-	if (csf__db_stmt(s->db, &st, q) != 0)
-		return 0; /* the agent then replays what it holds: ingest drops what is stored */
-	csf__db_bind_text(st, 1, agent_id);
-	csf__db_bind_text(st, 2, boot_id);
-	seq = csf__db_step(st) == 1 ? (uint64_t)csf__db_col_i64(st, 0) : 0;
-	csf__db_reset(st);
-	return seq;
-}
-
-/* Takes what `arena` (holding m) holds when it pushes the Hello. */
-static int on_hello(csf__session *x, Csf__V1__AgentMessage *m, csf__arena *arena)
+/* The Hello was admitted (a->status OK): register, Welcome, online. Takes
+ * what `arena` (holding m) holds when it pushes the Hello. */
+static int welcome(csf__session *x, const csf__admission *a, Csf__V1__AgentMessage *m, csf__arena *arena)
 {
 	csf_server *s = x->srv;
 	Csf__V1__ServerMessage out = CSF__V1__SERVER_MESSAGE__INIT;
 	Csf__V1__Welcome w = CSF__V1__WELCOME__INIT;
 	Csf__V1__AgentSettings st = CSF__V1__AGENT_SETTINGS__INIT;
-	char why[256];
-	int status;
 
-	if (s->o.insecure_dev) {
-		status = identify_insecure(s, m->agent_id, x, why, sizeof(why));
-		if (status)
-			return csf_net_call_finish(x->call, status, why), 0;
-	} else if (strcmp(m->agent_id, x->agent_id) != 0) {
-		csf_net_call_finish(x->call, CSF_NET_PERMISSION_DENIED, "agent_id does not match the client certificate");
-		return 0;
-	}
+	memcpy(x->agent_id, a->agent_id, sizeof(x->agent_id));
+	memcpy(x->org_id, a->org_id, sizeof(x->org_id));
 	snprintf(x->boot_id, sizeof(x->boot_id), "%s", m->boot_id);
 	snprintf(x->agent_version, sizeof(x->agent_version), "%s", m->hello->agent_version);
 	x->outbox_depth = m->hello->outbox_depth;
@@ -304,7 +228,7 @@ static int on_hello(csf__session *x, Csf__V1__AgentMessage *m, csf__arena *arena
 	if (register_session(x) != 0 || csf__random_id(x->session_id) != 0)
 		return csf_net_call_finish(x->call, CSF_NET_INTERNAL, "out of memory"), 0;
 	x->hello = 1;
-	x->acked_seq = committed_seq(s, x->agent_id, x->boot_id);
+	x->acked_seq = a->acked_seq;
 	settings_of(s, &st);
 	w.session_id = x->session_id;
 	w.server_time_ms = csf__now_ms();
@@ -422,26 +346,132 @@ static int stream_start(csf_net_call *call, void *payload)
 	csf_server *s = payload;
 	const csf_net_peer *peer = csf_net_call_peer(call);
 	csf__session *x;
-	char why[256];
-	int status;
 
 	if (s->stopping)
 		return CSF_NET_UNAVAILABLE;
+	if (!s->o.insecure_dev && !peer->cert_serial) {
+		csf__log(CSF_LOG_INFO, "server", "stream from %s refused: no client certificate", peer->address);
+		csf_net_call_finish(call, CSF_NET_UNAUTHENTICATED, "a client certificate is needed");
+		return CSF_NET_UNAUTHENTICATED;
+	}
 	x = csf__calloc(1, sizeof(*x));
 	if (!x)
 		return CSF_NET_RESOURCE_EXHAUSTED;
 	x->srv = s;
 	x->call = call;
 	x->last_seen_ms = csf__time_mono_ms();
+	x->held = (csf__buf)CSF__BUF_INIT(HELD_MAX);
 	snprintf(x->ip, sizeof(x->ip), "%s", peer->address);
-	if (!s->o.insecure_dev && (status = identify(s, peer, x, why, sizeof(why))) != CSF_NET_OK) {
-		csf__log(CSF_LOG_INFO, "server", "stream from %s refused: %s", peer->address, why);
-		csf__free(x);
-		csf_net_call_finish(call, status, why);
-		return status;
-	}
 	csf_net_call_set_user_data(call, x);
 	return CSF_NET_OK;
+}
+
+static void session_free(csf__session *x)
+{
+	csf__buf_free(&x->held);
+	csf__free(x);
+}
+
+/* A stream's Hello on its way through a worker (admit.c). */
+typedef struct admission_job {
+	csf__pool_job base;
+	csf__session *x;
+	Csf__V1__AgentMessage *hello; /* in arena */
+	csf__arena arena;
+	csf__admission a;
+} admission_job;
+
+static int stream_message(csf_net_call *call, const unsigned char *data, size_t len, void *payload);
+
+static void admission_run(csf__pool_job *base, void *worker)
+{
+	csf__admit(worker, &((admission_job *)base)->a);
+}
+
+/* The messages that came while the Hello was on a worker, in order. */
+static void replay_held(csf__session *x)
+{
+	csf__buf held = x->held;
+	size_t off = 0;
+
+	x->held = (csf__buf)CSF__BUF_INIT(HELD_MAX);
+	x->replaying = 1;
+	while (off + 4 <= held.len && !x->gone) {
+		uint32_t n;
+
+		memcpy(&n, held.ptr + off, 4);
+		stream_message(x->call, (const unsigned char *)held.ptr + off + 4, n, x->srv);
+		off += 4 + (size_t)n;
+	}
+	x->replaying = 0;
+	csf__buf_free(&held);
+}
+
+/* On the loop: Welcome (or the refusal), then what waited, then reading again. */
+static void admission_finish(csf__pool_job *base, int dropped)
+{
+	admission_job *j = (admission_job *)base;
+	csf__session *x = j->x;
+
+	x->admitting = 0;
+	if (dropped || x->gone) {
+		if (x->gone)
+			session_free(x);
+	} else if (j->a.status != CSF_NET_OK) {
+		csf__log(CSF_LOG_INFO, "server", "stream from %s refused: %s", x->ip, j->a.why);
+		csf_net_call_finish(x->call, j->a.status, j->a.why);
+	} else {
+		welcome(x, &j->a, j->hello, &j->arena);
+		replay_held(x);
+		if (x->gone)
+			session_free(x);
+		else if (x->half_closed)
+			csf_net_call_finish(x->call, CSF_NET_OK, NULL);
+		else if (!x->paused)
+			csf_net_call_pause(x->call, 0);
+	}
+	csf__arena_free(&j->arena);
+	csf__free(j);
+}
+
+/* Hand the Hello (and `arena`, which holds it) to a worker; the call reads
+ * nothing more until it is back. */
+static int admit(csf__session *x, Csf__V1__AgentMessage *m, csf__arena *arena)
+{
+	csf_server *s = x->srv;
+	const csf_net_peer *peer = csf_net_call_peer(x->call);
+	admission_job *j;
+
+	if (strlen(m->agent_id) >= CSF__ID_LEN || strlen(m->boot_id) >= CSF__BOOT_ID_MAX)
+		return csf_net_call_finish(x->call, CSF_NET_INVALID_ARGUMENT, "agent_id or boot_id is too long"), 0;
+	j = csf__calloc(1, sizeof(*j));
+	if (!j)
+		return csf_net_call_finish(x->call, CSF_NET_RESOURCE_EXHAUSTED, "out of memory"), 0;
+	j->base.run = admission_run;
+	j->base.finish = admission_finish;
+	j->x = x;
+	j->hello = m;
+	j->arena = *arena;
+	csf__arena_init(arena, 0);
+	j->a.insecure = s->o.insecure_dev;
+	snprintf(j->a.cert_serial, sizeof(j->a.cert_serial), "%s", peer->cert_serial ? peer->cert_serial : "");
+	snprintf(j->a.cert_cn, sizeof(j->a.cert_cn), "%s", peer->cert_subject_cn ? peer->cert_subject_cn : "");
+	snprintf(j->a.hello_agent_id, sizeof(j->a.hello_agent_id), "%s", m->agent_id);
+	snprintf(j->a.boot_id, sizeof(j->a.boot_id), "%s", m->boot_id);
+	x->admitting = 1;
+	csf_net_call_pause(x->call, 1);
+	csf__net_server_submit(s->http, &j->base);
+	return 0;
+}
+
+/* A message that came while the Hello was on a worker: kept, in order. */
+static int hold(csf__session *x, const unsigned char *data, size_t len)
+{
+	uint32_t n = (uint32_t)len;
+
+	if (csf__buf_put(&x->held, (const char *)&n, 4) != 0 || csf__buf_put(&x->held, (const char *)data, len) != 0)
+		csf_net_call_finish(x->call, CSF_NET_RESOURCE_EXHAUSTED, "too much sent before the Welcome");
+	return 0;
 }
 
 /* The message is decoded into an arena that the item queued for the writer
@@ -454,6 +484,8 @@ static int stream_message(csf_net_call *call, const unsigned char *data, size_t 
 	int rc = 0;
 
 	(void)payload;
+	if (x->admitting)
+		return hold(x, data, len);
 	__atomic_add_fetch(&x->srv->stats.messages_received, 1, __ATOMIC_RELAXED);
 	csf__arena_init(&arena, MESSAGE_ARENA);
 	if (csf__pb_agent_message_decode_ingest(&m, &arena, data, len) != 0) {
@@ -466,7 +498,7 @@ static int stream_message(csf_net_call *call, const unsigned char *data, size_t 
 		if (m->body_case != CSF__V1__AGENT_MESSAGE__BODY_HELLO)
 			csf_net_call_finish(call, CSF_NET_FAILED_PRECONDITION, "a stream starts with Hello");
 		else
-			rc = on_hello(x, m, &arena);
+			rc = admit(x, m, &arena);
 		csf__arena_free(&arena);
 		return rc;
 	}
@@ -492,7 +524,13 @@ static int stream_message(csf_net_call *call, const unsigned char *data, size_t 
 
 static void stream_half_close(csf_net_call *call, void *payload)
 {
+	csf__session *x = csf_net_call_user_data(call);
+
 	(void)payload;
+	if (x && (x->admitting || x->replaying)) {
+		x->half_closed = 1; /* after what is held */
+		return;
+	}
 	csf_net_call_finish(call, CSF_NET_OK, NULL);
 }
 
@@ -514,7 +552,10 @@ static void stream_end(csf_net_call *call, int status, const char *message, void
 			 message && *message ? ": " : "", message ? message : "");
 	}
 	csf_net_call_set_user_data(call, NULL);
-	csf__free(x);
+	if (x->admitting || x->replaying)
+		x->gone = 1; /* the admission or the replay frees it */
+	else
+		session_free(x);
 }
 
 int csf__sessions_register(csf_server *s)

@@ -447,6 +447,7 @@ class ServerTest(unittest.TestCase):
         health checks, other requests and, on PostgreSQL, agents' metrics."""
         a = self.enrolled("beside-a-lock")
         newcomer, token = Agent(self.srv, pb, rpc, name="enrolls-during-a-lock"), self.srv.token()
+        late = self.enrolled("starts-during-a-lock")
         s = Stream(a)
         s.send(a.hello(), a.metrics(1))
         self.assertTrue(s.wait(lambda r: s.acked() == 1))
@@ -454,7 +455,8 @@ class ServerTest(unittest.TestCase):
             # a reader waits for an exclusive lock on the table it reads
             locker = subprocess.Popen([psql_exe(), self.srv.db, "-qtA"], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, text=True)
-            locker.stdin.write("BEGIN; LOCK TABLE enrollment_tokens IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n")
+            locker.stdin.write("BEGIN; LOCK TABLE enrollment_tokens, agent_certificates IN ACCESS EXCLUSIVE MODE; "
+                               "SELECT 'locked';\n")
             locker.stdin.flush()
             self.assertEqual(locker.stdout.readline().strip(), "locked")
             blocked, want = ("GET", "/api/v1/enrollment-tokens", None), 200
@@ -477,8 +479,12 @@ class ServerTest(unittest.TestCase):
             self.assertEqual(self.srv.rest("GET", "/api/v1/agents/" + a.agent_id, token=self.admin)[0], 200)
             self.assertEqual(self.srv.rest("GET", "/api/v1/auth/me", token=self.admin)[0], 200)
             if self.srv.db:  # on SQLite the ingest writer waits for the lock too
+                # a stream start checks the certificate on a worker: it waits, the others do not
+                starting = Stream(late)
+                starting.send(late.hello())
                 s.send(a.metrics(2))
                 self.assertTrue(s.wait(lambda r: s.acked() == 2, timeout=5))
+                self.assertEqual(starting.replies, [], "the new stream did not wait for the lock")
             self.assertTrue(waiter.is_alive() and enroller.is_alive(), "the lock went before the checks were done")
         finally:
             if self.srv.db:
@@ -492,6 +498,9 @@ class ServerTest(unittest.TestCase):
         enroller.join(15)
         self.assertEqual(answer["r"][0], want, answer)
         self.assertEqual(self.srv.rest("GET", "/api/v1/agents/" + newcomer.agent_id, token=self.admin)[0], 200)
+        if self.srv.db:
+            self.assertTrue(starting.wait(lambda r: r and r[0].HasField("welcome")), starting.error)
+            starting.close()
         s.send(a.metrics(3))
         self.assertTrue(s.wait(lambda r: s.acked() == 3))
         s.close()
