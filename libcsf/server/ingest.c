@@ -30,13 +30,15 @@
 #define MARKS_MAX 200000
 
 typedef struct mark {
+	uint32_t hash; /* of the two ids: compared before them */
 	char agent_id[CSF__ID_LEN];
 	char boot_id[CSF__BOOT_ID_MAX];
 	uint64_t seq;
 	uint8_t used;
 } mark;
 
-/* Open-addressing map (agent_id, boot_id) -> seq. */
+/* Open-addressing map (agent_id, boot_id) -> seq. A batch looks each item's
+ * stream up two or three times: the callers hash its ids once. */
 typedef struct marks {
 	mark *v;
 	size_t cap, n;
@@ -153,23 +155,23 @@ static uint32_t mark_hash(const char *a, const char *b)
 	return h;
 }
 
-static mark *mark_slot(marks *m, const char *agent, const char *boot, int insert)
+static mark *mark_slot(marks *m, const char *agent, const char *boot, uint32_t hash, int insert)
 {
 	size_t i;
 
 	if (!m->cap)
 		return NULL;
-	for (i = mark_hash(agent, boot) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+	for (i = hash & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
 		mark *e = &m->v[i];
 
 		if (!e->used)
 			return insert ? e : NULL;
-		if (strcmp(e->agent_id, agent) == 0 && strcmp(e->boot_id, boot) == 0)
+		if (e->hash == hash && strcmp(e->agent_id, agent) == 0 && strcmp(e->boot_id, boot) == 0)
 			return e;
 	}
 }
 
-static int mark_set(marks *m, const char *agent, const char *boot, uint64_t seq)
+static int mark_set(marks *m, const char *agent, const char *boot, uint32_t hash, uint64_t seq)
 {
 	mark *e;
 
@@ -187,14 +189,15 @@ static int mark_set(marks *m, const char *agent, const char *boot, uint64_t seq)
 				return CSF_ENOMEM;
 			for (i = 0; i < m->cap; i++)
 				if (m->v[i].used)
-					*mark_slot(&bigger, m->v[i].agent_id, m->v[i].boot_id, 1) = m->v[i];
+					*mark_slot(&bigger, m->v[i].agent_id, m->v[i].boot_id, m->v[i].hash, 1) = m->v[i];
 			bigger.n = m->n;
 			csf__free(m->v);
 			*m = bigger;
 		}
 	}
-	e = mark_slot(m, agent, boot, 1);
+	e = mark_slot(m, agent, boot, hash, 1);
 	if (!e->used) {
+		e->hash = hash;
 		snprintf(e->agent_id, sizeof(e->agent_id), "%s", agent);
 		snprintf(e->boot_id, sizeof(e->boot_id), "%s", boot);
 		e->used = 1;
@@ -566,10 +569,10 @@ static int write_status(csf__db *db, const csf__ingest_item *it)
 }
 
 /* The committed mark of a stream: the cache, or agent_streams. */
-static int committed_of(csf__ingest *in, const char *agent, const char *boot, uint64_t *seq)
+static int committed_of(csf__ingest *in, const char *agent, const char *boot, uint32_t hash, uint64_t *seq)
 {
 	static const char *const q = "SELECT acked_seq FROM agent_streams WHERE agent_id = $1 AND boot_id = $2";
-	mark *e = mark_slot(&in->committed, agent, boot, 0);
+	mark *e = mark_slot(&in->committed, agent, boot, hash, 0);
 	csf__stmt *st;
 	int rc;
 
@@ -634,15 +637,17 @@ static int write_batch(csf__ingest *in, csf__ingest_item *items, marks *batch_ma
 	for (it = items; it && !rc; it = it->next) {
 		mark *bm;
 		uint64_t done;
+		uint32_t hash;
 
 		if (it->kind == CSF__INGEST_STATUS) {
 			rc = write_status(in->db, it);
 			continue;
 		}
-		bm = mark_slot(batch_marks, it->agent_id, it->boot_id, 0);
+		hash = mark_hash(it->agent_id, it->boot_id);
+		bm = mark_slot(batch_marks, it->agent_id, it->boot_id, hash, 0);
 		if (bm)
 			done = bm->seq;
-		else if ((rc = committed_of(in, it->agent_id, it->boot_id, &done)) != 0)
+		else if ((rc = committed_of(in, it->agent_id, it->boot_id, hash, &done)) != 0)
 			break;
 		if (it->seq <= done) {
 			(*dups)++;
@@ -663,7 +668,7 @@ static int write_batch(csf__ingest *in, csf__ingest_item *items, marks *batch_ma
 			done = it->seq;
 		}
 		if (!rc)
-			rc = mark_set(batch_marks, it->agent_id, it->boot_id, done);
+			rc = mark_set(batch_marks, it->agent_id, it->boot_id, hash, done);
 	}
 	if (!rc)
 		rc = write_metrics(in, n_metrics);
@@ -777,7 +782,7 @@ static void *writer(void *arg)
 		for (i = 0; i < batch_marks.cap; i++)
 			if (batch_marks.v[i].used)
 				mark_set(&in->committed, batch_marks.v[i].agent_id, batch_marks.v[i].boot_id,
-					 batch_marks.v[i].seq);
+					 batch_marks.v[i].hash, batch_marks.v[i].seq);
 		/* after the data committed (a snapshot cannot fail the batch), and
 		 * before post_done hands the items to the loop to free */
 		csf__snapshots_store(in->srv, in->db, items);
