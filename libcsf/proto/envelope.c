@@ -10,31 +10,15 @@
 
 #include "proto/envelope.h"
 #include "proto/grpc_frame.h"
+#include "proto/wire.h"
 
 #define ID_MAX 128
-/* The schema has no recursive message; this only guards later versions. */
-#define DEPTH_MAX 32
-/* protobuf-c counts lengths in 32 bits. */
-#define INPUT_MAX ((size_t)INT32_MAX)
-/* A decode may allocate this many times its input, plus DECODE_SLACK: about
- * four times what a real message needs, but a crafted one (thousands of
- * empty sub-messages, 2 bytes each on the wire, 50 to 200 in memory) is
- * stopped. */
-#define DECODE_AMPLIFICATION 64
-#define DECODE_SLACK (64 * 1024)
 
 #define CMEMBER(type, m, off) (*(const type *)(const void *)((const char *)(m) + (off)))
 
-typedef struct budget {
-	size_t left;
-	int over;   /* the budget ran out */
-	int oom;    /* the allocator failed */
-	csf__arena *arena; /* where the decode allocates; NULL: csf__malloc */
-} budget;
-
-static void *pb_alloc(void *data, size_t size)
+void *csf__pb_budget_alloc(void *data, size_t size)
 {
-	budget *b = data;
+	csf__pb_budget *b = data;
 	void *p;
 
 	if (b) {
@@ -53,13 +37,13 @@ static void *pb_alloc(void *data, size_t size)
 /* What an arena holds goes with the arena. */
 static void pb_free(void *data, void *p)
 {
-	const budget *b = data;
+	const csf__pb_budget *b = data;
 
 	if (!b || !b->arena)
 		csf__free(p);
 }
 
-ProtobufCAllocator csf__pb_allocator = { pb_alloc, pb_free, NULL };
+ProtobufCAllocator csf__pb_allocator = { csf__pb_budget_alloc, pb_free, NULL };
 
 /* ------------------------------------------------------------ strings */
 
@@ -120,6 +104,10 @@ int csf__pb_string_valid(const char *s, size_t n)
 				continue;
 			}
 		}
+		if (p[i] - 1u < 0x7Fu) { /* ASCII, not NUL: a short string's bytes */
+			i++;
+			continue;
+		}
 		k = p[i] ? utf8_seq(p + i, n - i) : 0;
 
 		if (!k)
@@ -161,48 +149,6 @@ char *csf__pb_arena_strdup_utf8(csf__arena *arena, const char *s)
 }
 
 /* ------------------------------------------------------------ decoding */
-
-static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
-{
-	uint64_t v = 0;
-	unsigned shift;
-
-	for (shift = 0; shift < 64; shift += 7) {
-		uint8_t b;
-
-		if (*p == end)
-			return 0;
-		b = *(*p)++;
-		if (shift == 63 && b > 1)
-			return 0; /* more than 64 bits */
-		v |= (uint64_t)(b & 0x7F) << shift;
-		if (!(b & 0x80)) {
-			*out = v;
-			return 1;
-		}
-	}
-	return 0;
-}
-
-static unsigned wire_type_of(ProtobufCType type)
-{
-	switch (type) {
-	case PROTOBUF_C_TYPE_SFIXED32:
-	case PROTOBUF_C_TYPE_FIXED32:
-	case PROTOBUF_C_TYPE_FLOAT:
-		return PROTOBUF_C_WIRE_TYPE_32BIT;
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return PROTOBUF_C_WIRE_TYPE_64BIT;
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_BYTES:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
-	default:
-		return PROTOBUF_C_WIRE_TYPE_VARINT;
-	}
-}
 
 /*
  * protobuf_c_message_descriptor_get_field without the call into the library
@@ -250,17 +196,17 @@ static int check_wire(const ProtobufCMessageDescriptor *desc, const uint8_t *p, 
 		int rc;
 
 		/* protobuf-c reads a tag, and a length below, in at most 5 bytes */
-		if (!get_varint(&p, end, &tag) || p - (base + at) > 5)
+		if (!csf__pb_get_varint(&p, end, &tag) || p - (base + at) > 5)
 			return csf__error_set(CSF_EPARSE, "%s: bad tag at offset %zu", desc->name, at);
 		wt = (unsigned)(tag & 7);
 		if (tag >> 3 == 0 || tag >> 3 > 0x1FFFFFFF)
 			return csf__error_set(CSF_EPARSE, "%s: field number %llu at offset %zu is out of range",
 					      desc->name, (unsigned long long)(tag >> 3), at);
 		f = field_of(desc, tag >> 3);
-		if (f && wt != wire_type_of(f->type) &&
+		if (f && wt != csf__pb_wire_type_of(f->type) &&
 		    !(wt == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED && f->label == PROTOBUF_C_LABEL_REPEATED))
 			return csf__error_set(CSF_EPARSE, "%s.%s: wire type %u at offset %zu, expected %u",
-					      desc->name, f->name, wt, at, wire_type_of(f->type));
+					      desc->name, f->name, wt, at, csf__pb_wire_type_of(f->type));
 		if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && f->label != PROTOBUF_C_LABEL_REPEATED &&
 		    !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && f - desc->fields < 64) {
 			uint64_t bit = (uint64_t)1 << (f - desc->fields);
@@ -272,7 +218,7 @@ static int check_wire(const ProtobufCMessageDescriptor *desc, const uint8_t *p, 
 		}
 		switch (wt) {
 		case PROTOBUF_C_WIRE_TYPE_VARINT:
-			if (!get_varint(&p, end, &v))
+			if (!csf__pb_get_varint(&p, end, &v))
 				return csf__error_set(CSF_EPARSE, "%s: bad varint in field %llu at offset %zu",
 						      desc->name, (unsigned long long)(tag >> 3), at);
 			break;
@@ -289,7 +235,7 @@ static int check_wire(const ProtobufCMessageDescriptor *desc, const uint8_t *p, 
 		case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED: {
 			const uint8_t *len_at = p;
 
-			if (!get_varint(&p, end, &v) || p - len_at > 5)
+			if (!csf__pb_get_varint(&p, end, &v) || p - len_at > 5)
 				return csf__error_set(CSF_EPARSE, "%s: bad length in field %llu at offset %zu",
 						      desc->name, (unsigned long long)(tag >> 3), at);
 			if (v > (uint64_t)(end - p))
@@ -317,8 +263,8 @@ static int unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc
 		  size_t len, csf__arena *arena)
 {
 	static const uint8_t empty[1];
-	budget b = { 0, 0, 0, arena };
-	ProtobufCAllocator a = { pb_alloc, pb_free, &b };
+	csf__pb_budget b = { 0, 0, 0, arena };
+	ProtobufCAllocator a = { csf__pb_budget_alloc, pb_free, &b };
 	ProtobufCMessage *m;
 	size_t limit;
 	int rc;
@@ -471,7 +417,7 @@ static int check_id(const char *what, const char *s, int required)
 	return 0;
 }
 
-static int check_agent_message(const ProtobufCMessage *msg)
+int csf__pb_check_agent_message(const ProtobufCMessage *msg)
 {
 	const Csf__V1__AgentMessage *m = (const Csf__V1__AgentMessage *)msg;
 	int rc, data = 1;
@@ -584,229 +530,9 @@ int csf__pb_agent_message_decode_in(Csf__V1__AgentMessage **out, csf__arena *are
 
 	if (!out)
 		return csf__misuse("csf__pb_agent_message_decode: out is NULL");
-	rc = decode_in(&m, arena, &csf__v1__agent_message__descriptor, data, len, check_agent_message);
+	rc = decode_in(&m, arena, &csf__v1__agent_message__descriptor, data, len, csf__pb_check_agent_message);
 	*out = (Csf__V1__AgentMessage *)m;
 	return rc;
-}
-
-/* ------------------------------------------------- what ingest reads of metrics */
-
-/*
- * The fields the server reads of a metrics message (server/ingest.c and the
- * live feed), by field number per message type; the decoder below builds
- * only these and skips the rest (per-CPU figures, disks, interfaces,
- * processes: most of a snapshot).
- */
-typedef struct wanted {
-	const ProtobufCMessageDescriptor *desc;
-	uint32_t ids[8]; /* 0-terminated */
-} wanted;
-
-static const wanted wants[] = {
-	{ &csf__v1__agent_message__descriptor, { 1, 2, 3, 4, 12 } },
-	{ &csf__v1__metrics_snapshot__descriptor, { 1, 3, 4, 5, 8, 9, 11 } },
-	{ &csf__v1__cpu_metrics__descriptor, { 1, 3 } },
-	{ &csf__v1__cpu_usage__descriptor, { 1 } },
-	{ &csf__v1__memory_metrics__descriptor, { 1, 2 } },
-	{ &csf__v1__filesystem_metrics__descriptor, { 4, 5 } },
-	{ &csf__v1__net_counters__descriptor, { 1, 5 } },
-	{ &csf__v1__metrics_snapshot__custom_entry__descriptor, { 1, 2 } },
-};
-
-#define METRICS_FIELD 12 /* AgentMessage.metrics */
-
-static const uint32_t *wanted_ids(const ProtobufCMessageDescriptor *d)
-{
-	size_t i;
-
-	for (i = 0; i < CSF__ARRAY_SIZE(wants); i++)
-		if (wants[i].desc == d)
-			return wants[i].ids;
-	return NULL;
-}
-
-/* The wanted field numbered `id` of `d`, or NULL. */
-static const ProtobufCFieldDescriptor *wanted_field(const ProtobufCMessageDescriptor *d, const uint32_t *ids,
-						    uint32_t id)
-{
-	for (; ids && *ids; ids++)
-		if (*ids == id)
-			return field_of(d, id);
-	return NULL;
-}
-
-/* One field of a message that check_wire has accepted. */
-typedef struct wire_field {
-	uint32_t id;
-	unsigned wt;
-	uint64_t v;          /* varint, or a fixed value's bytes (little-endian) */
-	const uint8_t *data; /* length-delimited: its bytes */
-	size_t len;
-} wire_field;
-
-static void next_field(const uint8_t **p, const uint8_t *end, wire_field *f)
-{
-	uint64_t tag = 0;
-	size_t n, i;
-
-	get_varint(p, end, &tag);
-	f->id = (uint32_t)(tag >> 3);
-	f->wt = (unsigned)(tag & 7);
-	f->v = 0;
-	switch (f->wt) {
-	case PROTOBUF_C_WIRE_TYPE_VARINT:
-		get_varint(p, end, &f->v);
-		break;
-	case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED:
-		get_varint(p, end, &f->v);
-		f->data = *p;
-		f->len = (size_t)f->v;
-		*p += f->len;
-		break;
-	default: /* 64- or 32-bit */
-		n = f->wt == PROTOBUF_C_WIRE_TYPE_64BIT ? 8 : 4;
-		for (i = 0; i < n; i++)
-			f->v |= (uint64_t)(*p)[i] << (8 * i);
-		*p += n;
-	}
-}
-
-static ProtobufCMessage *new_message(const ProtobufCMessageDescriptor *d, budget *b)
-{
-	ProtobufCMessage *m = pb_alloc(b, d->sizeof_message);
-
-	if (m)
-		protobuf_c_message_init(d, m);
-	return m;
-}
-
-/*
- * Fill `m` (initialized) with the wanted fields of its wire bytes [p, end),
- * as protobuf-c would: the last value of a scalar wins, strings are copied
- * with a NUL, repeated sub-messages keep their order. The bytes passed
- * check_wire, so every tag, length and wire type is sound.
- */
-static int fill_wanted(ProtobufCMessage *m, const uint8_t *p, const uint8_t *end, budget *b)
-{
-	const ProtobufCMessageDescriptor *d = m->descriptor;
-	const uint32_t *ids = wanted_ids(d);
-	const uint8_t *q;
-	wire_field w;
-	unsigned i;
-	int rc;
-
-	/* repeated sub-messages: count them, then fill their arrays in order */
-	for (i = 0; i < d->n_fields; i++) {
-		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		size_t n = 0;
-		void *arr;
-
-		if (f->label != PROTOBUF_C_LABEL_REPEATED || !wanted_field(d, ids, f->id))
-			continue;
-		for (q = p; q < end;) {
-			next_field(&q, end, &w);
-			n += w.id == f->id;
-		}
-		if (!n)
-			continue;
-		if (!(arr = pb_alloc(b, n * sizeof(void *))))
-			return b->over ? CSF_ELIMIT : CSF_ENOMEM;
-		memcpy((char *)m + f->offset, &arr, sizeof(arr));
-	}
-	for (q = p; q < end;) {
-		const ProtobufCFieldDescriptor *f;
-		char *member;
-
-		next_field(&q, end, &w);
-		if (!(f = wanted_field(d, ids, w.id)))
-			continue;
-		member = (char *)m + f->offset;
-		switch (f->type) {
-		case PROTOBUF_C_TYPE_DOUBLE:
-		case PROTOBUF_C_TYPE_INT64:
-		case PROTOBUF_C_TYPE_UINT64:
-			memcpy(member, &w.v, sizeof(w.v)); /* the same 8 bytes as the wire's */
-			break;
-		case PROTOBUF_C_TYPE_STRING: {
-			char *str = pb_alloc(b, w.len + 1);
-
-			if (!str)
-				return b->over ? CSF_ELIMIT : CSF_ENOMEM;
-			memcpy(str, w.data, w.len);
-			str[w.len] = '\0';
-			memcpy(member, &str, sizeof(str));
-			break;
-		}
-		default: { /* MESSAGE: the table wants no other type */
-			ProtobufCMessage *sub = new_message(f->descriptor, b);
-
-			if (!sub)
-				return b->over ? CSF_ELIMIT : CSF_ENOMEM;
-			if ((rc = fill_wanted(sub, w.data, w.data + w.len, b)) != 0)
-				return rc;
-			if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-				size_t *n = (size_t *)(void *)((char *)m + f->quantifier_offset);
-				ProtobufCMessage **arr;
-
-				memcpy(&arr, member, sizeof(arr));
-				arr[(*n)++] = sub;
-			} else {
-				memcpy(member, &sub, sizeof(sub));
-			}
-		}
-		}
-		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
-			*(uint32_t *)(void *)((char *)m + f->quantifier_offset) = f->id;
-	}
-	return 0;
-}
-
-/* The only body is one metrics field (not two: protobuf-c would merge them). */
-static int metrics_body_only(const uint8_t *p, const uint8_t *end)
-{
-	unsigned bodies = 0, metrics = 0;
-	wire_field w;
-
-	while (p < end) {
-		const ProtobufCFieldDescriptor *f;
-
-		next_field(&p, end, &w);
-		f = field_of(&csf__v1__agent_message__descriptor, w.id);
-		if (f && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)) {
-			bodies++;
-			metrics += w.id == METRICS_FIELD;
-		}
-	}
-	return bodies == 1 && metrics == 1;
-}
-
-int csf__pb_agent_message_decode_ingest(Csf__V1__AgentMessage **out, csf__arena *arena, const uint8_t *data,
-					size_t len)
-{
-	budget b = { 0, 0, 0, arena };
-	ProtobufCMessage *m;
-	int rc;
-
-	if (!out || !arena || (!data && len))
-		return csf__misuse("csf__pb_agent_message_decode_ingest: NULL argument");
-	*out = NULL;
-	/* bad bytes (the full decoder names the fault) and other bodies */
-	if (len > INPUT_MAX || !data || check_wire(&csf__v1__agent_message__descriptor, data, data + len, data, 0) ||
-	    !metrics_body_only(data, data + len))
-		return csf__pb_agent_message_decode_in(out, arena, data, len);
-	b.left = len > (SIZE_MAX - DECODE_SLACK) / DECODE_AMPLIFICATION ? SIZE_MAX
-									 : len * DECODE_AMPLIFICATION + DECODE_SLACK;
-	m = new_message(&csf__v1__agent_message__descriptor, &b);
-	rc = m ? fill_wanted(m, data, data + len, &b) : b.over ? CSF_ELIMIT : CSF_ENOMEM;
-	if (rc == CSF_ENOMEM)
-		return csf__error_set(rc, "AgentMessage: out of memory decoding %zu bytes", len);
-	if (rc)
-		return csf__error_set(rc, "AgentMessage: decoding %zu bytes needs more than %zu bytes of memory", len,
-				      len * DECODE_AMPLIFICATION + DECODE_SLACK);
-	if ((rc = check_agent_message(m)) != 0)
-		return rc;
-	*out = (Csf__V1__AgentMessage *)m;
-	return 0;
 }
 
 int csf__pb_server_message_decode(Csf__V1__ServerMessage **out, const uint8_t *data, size_t len)

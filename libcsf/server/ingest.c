@@ -30,13 +30,15 @@
 #define MARKS_MAX 200000
 
 typedef struct mark {
+	uint32_t hash; /* of the two ids: compared before them */
 	char agent_id[CSF__ID_LEN];
 	char boot_id[CSF__BOOT_ID_MAX];
 	uint64_t seq;
 	uint8_t used;
 } mark;
 
-/* Open-addressing map (agent_id, boot_id) -> seq. */
+/* Open-addressing map (agent_id, boot_id) -> seq. A batch looks each item's
+ * stream up two or three times: the callers hash its ids once. */
 typedef struct marks {
 	mark *v;
 	size_t cap, n;
@@ -153,23 +155,23 @@ static uint32_t mark_hash(const char *a, const char *b)
 	return h;
 }
 
-static mark *mark_slot(marks *m, const char *agent, const char *boot, int insert)
+static mark *mark_slot(marks *m, const char *agent, const char *boot, uint32_t hash, int insert)
 {
 	size_t i;
 
 	if (!m->cap)
 		return NULL;
-	for (i = mark_hash(agent, boot) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+	for (i = hash & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
 		mark *e = &m->v[i];
 
 		if (!e->used)
 			return insert ? e : NULL;
-		if (strcmp(e->agent_id, agent) == 0 && strcmp(e->boot_id, boot) == 0)
+		if (e->hash == hash && strcmp(e->agent_id, agent) == 0 && strcmp(e->boot_id, boot) == 0)
 			return e;
 	}
 }
 
-static int mark_set(marks *m, const char *agent, const char *boot, uint64_t seq)
+static int mark_set(marks *m, const char *agent, const char *boot, uint32_t hash, uint64_t seq)
 {
 	mark *e;
 
@@ -187,14 +189,15 @@ static int mark_set(marks *m, const char *agent, const char *boot, uint64_t seq)
 				return CSF_ENOMEM;
 			for (i = 0; i < m->cap; i++)
 				if (m->v[i].used)
-					*mark_slot(&bigger, m->v[i].agent_id, m->v[i].boot_id, 1) = m->v[i];
+					*mark_slot(&bigger, m->v[i].agent_id, m->v[i].boot_id, m->v[i].hash, 1) = m->v[i];
 			bigger.n = m->n;
 			csf__free(m->v);
 			*m = bigger;
 		}
 	}
-	e = mark_slot(m, agent, boot, 1);
+	e = mark_slot(m, agent, boot, hash, 1);
 	if (!e->used) {
+		e->hash = hash;
 		snprintf(e->agent_id, sizeof(e->agent_id), "%s", agent);
 		snprintf(e->boot_id, sizeof(e->boot_id), "%s", boot);
 		e->used = 1;
@@ -233,10 +236,41 @@ void csf__ingest_item_free(csf__ingest_item *it)
 	csf__arena_free(&a);
 }
 
+/* The time of the sample: the agent's, else when sent or received. */
+static int64_t metrics_ts(const csf__ingest_item *it)
+{
+	const Csf__V1__AgentMessage *m = it->msg;
+
+	if (m->metrics->timestamp_ms > 0)
+		return m->metrics->timestamp_ms;
+	return m->sent_at_ms > 0 ? m->sent_at_ms : it->received_ms;
+}
+
+static void metrics_row_of(const csf__ingest_item *it, csf__metrics_row *r)
+{
+	const Csf__V1__MetricsSnapshot *m = it->msg->metrics;
+	size_t k;
+
+	r->disk_total = r->disk_used = 0;
+	for (k = 0; k < m->n_filesystems; k++) {
+		r->disk_total += (int64_t)m->filesystems[k]->total_bytes;
+		r->disk_used += (int64_t)m->filesystems[k]->used_bytes;
+	}
+	r->ts = metrics_ts(it);
+	r->cpu = m->cpu && m->cpu->total ? m->cpu->total->usage : 0.0;
+	r->mem_total = m->memory ? (int64_t)m->memory->total : 0;
+	r->mem_used = m->memory ? (int64_t)m->memory->used : 0;
+	r->rx = m->rx_total ? (int64_t)m->rx_total->bytes : 0;
+	r->tx = m->tx_total ? (int64_t)m->tx_total->bytes : 0;
+	r->n_custom = m->n_custom;
+}
+
 /* ----------------------------------------------------------- the loop side */
 
 int csf__ingest_push(csf__ingest *in, csf__ingest_item *it)
 {
+	if (it->kind == CSF__INGEST_MESSAGE && it->msg->body_case == CSF__V1__AGENT_MESSAGE__BODY_METRICS)
+		metrics_row_of(it, &it->row);
 	it->next = NULL;
 	pthread_mutex_lock(&in->mu);
 	if (in->tail) {
@@ -321,38 +355,16 @@ static int write_rows(csf__db *db, const multi_sql *m, size_t n, bind_row_fn bin
 	return rc;
 }
 
-int64_t csf__ingest_metrics_ts(const csf__ingest_item *it)
-{
-	const Csf__V1__AgentMessage *m = it->msg;
-
-	if (m->metrics->timestamp_ms > 0)
-		return m->metrics->timestamp_ms;
-	return m->sent_at_ms > 0 ? m->sent_at_ms : it->received_ms;
-}
-
-/* A metrics row's values, and its custom metrics as JSON in `custom`. */
-typedef struct metrics_row {
-	int64_t ts, mem_total, mem_used, disk_total, disk_used, rx, tx;
-	double cpu;
-} metrics_row;
-
-static int metrics_row_of(const csf__ingest_item *it, metrics_row *r, csf__buf *custom)
+/* The row's custom metrics as JSON: in `custom`, or "{}" without reading
+ * the message when it has none (most). */
+static const char *custom_json(const csf__ingest_item *it, csf__buf *custom)
 {
 	const Csf__V1__MetricsSnapshot *m = it->msg->metrics;
 	csf__json j;
 	size_t k;
 
-	r->disk_total = r->disk_used = 0;
-	for (k = 0; k < m->n_filesystems; k++) {
-		r->disk_total += (int64_t)m->filesystems[k]->total_bytes;
-		r->disk_used += (int64_t)m->filesystems[k]->used_bytes;
-	}
-	r->ts = csf__ingest_metrics_ts(it);
-	r->cpu = m->cpu && m->cpu->total ? m->cpu->total->usage : 0.0;
-	r->mem_total = m->memory ? (int64_t)m->memory->total : 0;
-	r->mem_used = m->memory ? (int64_t)m->memory->used : 0;
-	r->rx = m->rx_total ? (int64_t)m->rx_total->bytes : 0;
-	r->tx = m->tx_total ? (int64_t)m->tx_total->bytes : 0;
+	if (!it->row.n_custom)
+		return "{}";
 	csf__buf_clear(custom);
 	csf__json_init(&j, custom);
 	csf__json_begin_object(&j);
@@ -361,7 +373,7 @@ static int metrics_row_of(const csf__ingest_item *it, metrics_row *r, csf__buf *
 		csf__json_real(&j, m->custom[k]->value);
 	}
 	csf__json_end_object(&j);
-	return csf__json_finish(&j);
+	return csf__json_finish(&j) ? NULL : custom->ptr;
 }
 
 typedef struct metrics_rows {
@@ -373,24 +385,25 @@ static int bind_metrics(csf__stmt *st, int p, size_t i, void *ctx)
 {
 	metrics_rows *mr = ctx;
 	const csf__ingest_item *it = mr->items[i];
-	metrics_row r;
-	int rc = metrics_row_of(it, &r, &mr->custom);
+	const csf__metrics_row *r = &it->row;
+	const char *custom = custom_json(it, &mr->custom);
+	int rc = 0;
 
-	if (rc)
-		return rc;
+	if (!custom)
+		return csf_error_last()->code;
 	rc |= csf__db_bind_text(st, p, it->agent_id);
 	rc |= csf__db_bind_text(st, p + 1, it->org_id);
-	rc |= csf__db_bind_i64(st, p + 2, r.ts);
+	rc |= csf__db_bind_i64(st, p + 2, r->ts);
 	rc |= csf__db_bind_text(st, p + 3, it->boot_id);
 	rc |= csf__db_bind_i64(st, p + 4, (int64_t)it->seq);
-	rc |= csf__db_bind_double(st, p + 5, r.cpu);
-	rc |= csf__db_bind_i64(st, p + 6, r.mem_total);
-	rc |= csf__db_bind_i64(st, p + 7, r.mem_used);
-	rc |= csf__db_bind_i64(st, p + 8, r.disk_total);
-	rc |= csf__db_bind_i64(st, p + 9, r.disk_used);
-	rc |= csf__db_bind_i64(st, p + 10, r.rx);
-	rc |= csf__db_bind_i64(st, p + 11, r.tx);
-	rc |= csf__db_bind_text(st, p + 12, mr->custom.ptr);
+	rc |= csf__db_bind_double(st, p + 5, r->cpu);
+	rc |= csf__db_bind_i64(st, p + 6, r->mem_total);
+	rc |= csf__db_bind_i64(st, p + 7, r->mem_used);
+	rc |= csf__db_bind_i64(st, p + 8, r->disk_total);
+	rc |= csf__db_bind_i64(st, p + 9, r->disk_used);
+	rc |= csf__db_bind_i64(st, p + 10, r->rx);
+	rc |= csf__db_bind_i64(st, p + 11, r->tx);
+	rc |= csf__db_bind_text(st, p + 12, custom);
 	return rc ? csf_error_last()->code : 0;
 }
 
@@ -408,22 +421,23 @@ static int copy_metrics(csf__ingest *in, size_t n, csf__buf *custom)
 	csf__buf_clear(b);
 	for (i = 0; i < n && !rc; i++) {
 		const csf__ingest_item *it = in->metrics[i];
-		metrics_row r;
+		const csf__metrics_row *r = &it->row;
+		const char *json = custom_json(it, custom);
 
-		rc = metrics_row_of(it, &r, custom);
+		rc = json ? 0 : csf_error_last()->code;
 		rc = rc ? rc : csf__db_copy_text(b, it->agent_id);
 		rc = rc ? rc : csf__db_copy_text(b, it->org_id);
-		rc = rc ? rc : csf__db_copy_i64(b, r.ts);
+		rc = rc ? rc : csf__db_copy_i64(b, r->ts);
 		rc = rc ? rc : csf__db_copy_text(b, it->boot_id);
 		rc = rc ? rc : csf__db_copy_i64(b, (int64_t)it->seq);
-		rc = rc ? rc : csf__db_copy_double(b, r.cpu);
-		rc = rc ? rc : csf__db_copy_i64(b, r.mem_total);
-		rc = rc ? rc : csf__db_copy_i64(b, r.mem_used);
-		rc = rc ? rc : csf__db_copy_i64(b, r.disk_total);
-		rc = rc ? rc : csf__db_copy_i64(b, r.disk_used);
-		rc = rc ? rc : csf__db_copy_i64(b, r.rx);
-		rc = rc ? rc : csf__db_copy_i64(b, r.tx);
-		rc = rc ? rc : csf__db_copy_text(b, custom->ptr);
+		rc = rc ? rc : csf__db_copy_double(b, r->cpu);
+		rc = rc ? rc : csf__db_copy_i64(b, r->mem_total);
+		rc = rc ? rc : csf__db_copy_i64(b, r->mem_used);
+		rc = rc ? rc : csf__db_copy_i64(b, r->disk_total);
+		rc = rc ? rc : csf__db_copy_i64(b, r->disk_used);
+		rc = rc ? rc : csf__db_copy_i64(b, r->rx);
+		rc = rc ? rc : csf__db_copy_i64(b, r->tx);
+		rc = rc ? rc : csf__db_copy_text(b, json);
 		rc = rc ? rc : csf__db_copy_end_row(b);
 		if (!rc && (b->len >= COPY_FLUSH || i + 1 == n)) {
 			rc = csf__db_copy(in->db, q, b->ptr, b->len, NULL);
@@ -555,10 +569,10 @@ static int write_status(csf__db *db, const csf__ingest_item *it)
 }
 
 /* The committed mark of a stream: the cache, or agent_streams. */
-static int committed_of(csf__ingest *in, const char *agent, const char *boot, uint64_t *seq)
+static int committed_of(csf__ingest *in, const char *agent, const char *boot, uint32_t hash, uint64_t *seq)
 {
 	static const char *const q = "SELECT acked_seq FROM agent_streams WHERE agent_id = $1 AND boot_id = $2";
-	mark *e = mark_slot(&in->committed, agent, boot, 0);
+	mark *e = mark_slot(&in->committed, agent, boot, hash, 0);
 	csf__stmt *st;
 	int rc;
 
@@ -623,15 +637,17 @@ static int write_batch(csf__ingest *in, csf__ingest_item *items, marks *batch_ma
 	for (it = items; it && !rc; it = it->next) {
 		mark *bm;
 		uint64_t done;
+		uint32_t hash;
 
 		if (it->kind == CSF__INGEST_STATUS) {
 			rc = write_status(in->db, it);
 			continue;
 		}
-		bm = mark_slot(batch_marks, it->agent_id, it->boot_id, 0);
+		hash = mark_hash(it->agent_id, it->boot_id);
+		bm = mark_slot(batch_marks, it->agent_id, it->boot_id, hash, 0);
 		if (bm)
 			done = bm->seq;
-		else if ((rc = committed_of(in, it->agent_id, it->boot_id, &done)) != 0)
+		else if ((rc = committed_of(in, it->agent_id, it->boot_id, hash, &done)) != 0)
 			break;
 		if (it->seq <= done) {
 			(*dups)++;
@@ -652,7 +668,7 @@ static int write_batch(csf__ingest *in, csf__ingest_item *items, marks *batch_ma
 			done = it->seq;
 		}
 		if (!rc)
-			rc = mark_set(batch_marks, it->agent_id, it->boot_id, done);
+			rc = mark_set(batch_marks, it->agent_id, it->boot_id, hash, done);
 	}
 	if (!rc)
 		rc = write_metrics(in, n_metrics);
@@ -666,7 +682,7 @@ static int write_batch(csf__ingest *in, csf__ingest_item *items, marks *batch_ma
 	}
 	/* after the commit: a rollup that ran before it would not see the rows */
 	for (i = 0; i < n_metrics; i++)
-		csf__rollup_touch(in->srv, csf__ingest_metrics_ts(in->metrics[i]));
+		csf__rollup_touch(in->srv, in->metrics[i]->row.ts);
 	return 0;
 }
 
@@ -766,7 +782,7 @@ static void *writer(void *arg)
 		for (i = 0; i < batch_marks.cap; i++)
 			if (batch_marks.v[i].used)
 				mark_set(&in->committed, batch_marks.v[i].agent_id, batch_marks.v[i].boot_id,
-					 batch_marks.v[i].seq);
+					 batch_marks.v[i].hash, batch_marks.v[i].seq);
 		/* after the data committed (a snapshot cannot fail the batch), and
 		 * before post_done hands the items to the loop to free */
 		csf__snapshots_store(in->srv, in->db, items);

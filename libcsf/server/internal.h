@@ -140,6 +140,14 @@ typedef enum csf__ingest_kind {
 	CSF__INGEST_STATUS       /* an agent's status/heartbeat/host facts (no seq) */
 } csf__ingest_kind;
 
+/* What an agent_metrics row stores of a metrics message (and how many
+ * custom metrics its JSON column holds). */
+typedef struct csf__metrics_row {
+	int64_t ts, mem_total, mem_used, disk_total, disk_used, rx, tx;
+	double cpu;
+	size_t n_custom;
+} csf__metrics_row;
+
 typedef struct csf__ingest_item {
 	struct csf__ingest_item *next;
 	csf__ingest_kind kind;
@@ -166,6 +174,10 @@ typedef struct csf__ingest_item {
 	 * message's bytes as received (in arena), for agent_snapshots */
 	const uint8_t *snapshot;
 	size_t snapshot_len;
+	/* MESSAGE with metrics: its row, taken by csf__ingest_push on the loop
+	 * thread, which has just decoded the message (the writer's thread
+	 * would read it from another core's cache) */
+	csf__metrics_row row;
 } csf__ingest_item;
 
 /* A zeroed item allocated in `arena`, which it takes over (`*arena` is left
@@ -179,8 +191,6 @@ int csf__ingest_start(csf_server *s, csf__ingest **out);
 int csf__ingest_push(csf__ingest *in, csf__ingest_item *item);
 /* Items queued and not yet committed. */
 size_t csf__ingest_depth(const csf__ingest *in);
-/* The time of a metrics item's sample: the agent's, else when sent or received. */
-int64_t csf__ingest_metrics_ts(const csf__ingest_item *it);
 /* After `items` committed: upsert the snapshots some of them carry, in a
  * transaction of their own on the writer's `db`. Best effort: a failure is
  * logged and counted, never retried (the next snapshot replaces it). */

@@ -24,7 +24,7 @@ static int store_one(csf__db *db, const csf__ingest_item *it, uint64_t *written)
 	if (rc)
 		return rc;
 	if (csf__db_bind_text(st, 1, it->agent_id) || csf__db_bind_text(st, 2, it->org_id) ||
-	    csf__db_bind_i64(st, 3, csf__ingest_metrics_ts(it)) ||
+	    csf__db_bind_i64(st, 3, it->row.ts) ||
 	    csf__db_bind_blob(st, 4, it->snapshot, it->snapshot_len))
 		return csf_error_last()->code;
 	rc = csf__db_run(st);

@@ -996,6 +996,8 @@ static void test_copy(void **state)
 		"plain", "tab\there\nnew\rline back\\slash \\. \xc3\xa9\xe2\x9c\x93", "", "\\N"
 	};
 	static const double values[] = { 1.5, -1e300, 5e-324, 0.1 };
+	static const char first[] = "0\tplain\t1.5\t\\N\n", last_start[] = "-9223372036854775808\t\\\\N\t";
+	const char *last;
 	csf__db *db = *state;
 	csf__buf b = CSF__BUF_INIT(1u << 16);
 	csf__stmt *st;
@@ -1011,6 +1013,11 @@ static void test_copy(void **state)
 		OK(csf__db_copy_text(&b, i ? "note" : NULL));
 		OK(csf__db_copy_end_row(&b));
 	}
+	/* the text PostgreSQL parses: the first row whole, the start of the last */
+	assert_true(b.len > sizeof(first) && memcmp(b.ptr, first, sizeof(first) - 1) == 0);
+	for (last = b.ptr + b.len - 1; last > b.ptr && last[-1] != '\n'; last--)
+		;
+	assert_memory_equal(last, last_start, sizeof(last_start) - 1);
 	if (!pg) {
 		OK(csf__db_begin(db));
 		FAILS(CSF_EUNSUPPORTED, csf__db_copy(db, copy, b.ptr, b.len, &rows));
