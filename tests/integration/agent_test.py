@@ -17,7 +17,7 @@ import threading
 import time
 import unittest
 
-from server_common import LogReader, Server, finish, psql, wipe_pg
+from server_common import DIE_WITH_TEST, LogReader, Server, finish, psql, wipe_pg
 
 BIN = DB_URL = None
 PG_DIR_ARG = "--pg-dir"
@@ -171,7 +171,7 @@ class AgentProc(LogReader):
         self.state, self.args, self.env = state, list(args), dict(os.environ, **(env or {}))
 
     def start(self):
-        self.follow(subprocess.Popen([agent_bin(), "run", "--state-dir", self.state, *self.args],
+        self.follow(subprocess.Popen([*DIE_WITH_TEST, agent_bin(), "run", "--state-dir", self.state, *self.args],
                                      stderr=subprocess.PIPE, env=self.env))
         return self
 

@@ -24,7 +24,7 @@ from cryptography.x509.oid import NameOID
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
-from common import Env  # noqa: E402  (the stubs and PKI helpers of the interop tests)
+from common import DIE_WITH_TEST, Env  # noqa: E402  (the stubs and PKI helpers of the interop tests)
 
 
 class LogReader:
@@ -94,7 +94,7 @@ class Server(LogReader):
         return a
 
     def start(self, http="127.0.0.1:0", agents="127.0.0.1:0"):
-        self.follow(subprocess.Popen(self.args("serve") + ["--http-listen", http, "--agent-listen", agents,
+        self.follow(subprocess.Popen(DIE_WITH_TEST + self.args("serve") + ["--http-listen", http, "--agent-listen", agents,
                                                             *self.extra],
                                      stderr=subprocess.PIPE, env=self.env))
         line = self.wait_log(lambda l: "serving: http on port" in l)

@@ -10,6 +10,10 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROTO_ROOT = os.path.join(HERE, "..", "..", "libcsf", "proto")
+# Put before a daemon's command line: it gets SIGKILL when the test that
+# started it dies (ctest kills a test that runs out of time, not its
+# children), so no server is left behind holding ports and CPU.
+DIE_WITH_TEST = ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which("setpriv") else []
 
 
 class Env:
@@ -41,7 +45,7 @@ class TestServer:
     """Our test_server on 127.0.0.1; `lines` collects what it prints."""
 
     def __init__(self, env, *args):
-        self.proc = subprocess.Popen([os.path.join(env.bin, "test_server"), "--pki", env.pki, *args],
+        self.proc = subprocess.Popen([*DIE_WITH_TEST, os.path.join(env.bin, "test_server"), "--pki", env.pki, *args],
                                      stdout=subprocess.PIPE)
         self.pending = ""
         self.lines = []
