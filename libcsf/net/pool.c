@@ -15,7 +15,7 @@
 struct csf__pool {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	csf__pool_job *todo, *todo_tail; /* waiting for a worker, in order */
+	csf__pool_job *queue, *queue_tail; /* waiting for a worker, in order */
 	csf__pool_job *done;             /* run, waiting for the loop (any order) */
 	int stop;
 	struct event *ev;
@@ -51,14 +51,14 @@ static void *work(void *arg)
 	for (;;) {
 		csf__pool_job *job;
 
-		while (!p->todo && !p->stop)
+		while (!p->queue && !p->stop)
 			pthread_cond_wait(&p->cv, &p->mu);
 		if (p->stop)
 			break;
-		job = p->todo;
-		p->todo = job->next;
-		if (!p->todo)
-			p->todo_tail = NULL;
+		job = p->queue;
+		p->queue = job->next;
+		if (!p->queue)
+			p->queue_tail = NULL;
 		started = now_us();
 		p->stats.queued--;
 		p->stats.busy++;
@@ -158,11 +158,11 @@ void csf__pool_submit(csf__pool *p, csf__pool_job *job)
 	job->queued_us = now_us();
 	pthread_mutex_lock(&p->mu);
 	p->stats.queued++;
-	if (p->todo_tail)
-		p->todo_tail->next = job;
+	if (p->queue_tail)
+		p->queue_tail->next = job;
 	else
-		p->todo = job;
-	p->todo_tail = job;
+		p->queue = job;
+	p->queue_tail = job;
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 }
@@ -196,7 +196,7 @@ void csf__pool_free(csf__pool *p)
 	pthread_mutex_unlock(&p->mu);
 	for (i = 0; i < p->started; i++)
 		pthread_join(p->threads[i], NULL); /* each ends after its current job */
-	drop_all(p->todo);
+	drop_all(p->queue);
 	drop_all(p->done);
 	if (p->ev)
 		event_free(p->ev);

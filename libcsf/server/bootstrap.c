@@ -51,10 +51,6 @@ static int first_start(csf_server *s, const char *given_password)
 		csf__db_rollback(s->db);
 		return 0; /* not the first start */
 	}
-	if (rc == 1) {
-		csf__db_reset(st); /* a half-read statement would pin this connection's snapshot */
-		rc = 0;
-	}
 	if (rc < 0)
 		goto fail;
 	if (!pw) {

@@ -186,8 +186,9 @@ static void token_list(csf__http_exchange *x, const csf__http_request *req, cons
 static void revoke(csf_server *s, csf__http_exchange *x, const csf__principal *who, const char *sql, const char *id,
 		   const char *action)
 {
+	csf__db *db = csf__rest_db(s, x);
 	csf__stmt *st;
-	int rc = csf__db_stmt(csf__rest_db(s, x), &st, sql);
+	int rc = csf__db_stmt(db, &st, sql);
 
 	if (!rc) {
 		csf__db_bind_text(st, 1, who->org_id);
@@ -198,7 +199,7 @@ static void revoke(csf_server *s, csf__http_exchange *x, const csf__principal *w
 	if (!rc && csf__db_changes(st) == 0)
 		rc = csf__error_set(CSF_ENOTFOUND, "not found");
 	if (!rc)
-		rc = csf__server_audit(csf__rest_db(s, x), who->org_id, who->name, action, id, NULL);
+		rc = csf__server_audit(db, who->org_id, who->name, action, id, NULL);
 	if (rc) {
 		csf__rest_fail(x, rc);
 		return;
@@ -346,6 +347,7 @@ static void user_create(csf__http_exchange *x, const csf__http_request *req, con
 	static const char *const q_get =
 		"SELECT id, username, role, disabled, created_at FROM users WHERE organization_id = $1 AND id = $2";
 	csf_server *s = payload;
+	csf__db *db = csf__rest_db(s, x);
 	csf__principal who;
 	char why[200], id[CSF__ID_LEN], hash[256];
 	const char *user, *pass, *role;
@@ -374,7 +376,7 @@ static void user_create(csf__http_exchange *x, const csf__http_request *req, con
 	if (!rc)
 		rc = csf__password_hash(pass, hash, sizeof(hash));
 	if (!rc)
-		rc = csf__db_stmt(csf__rest_db(s, x), &st, q);
+		rc = csf__db_stmt(db, &st, q);
 	if (!rc) {
 		int64_t now = csf__now_ms();
 
@@ -389,9 +391,9 @@ static void user_create(csf__http_exchange *x, const csf__http_request *req, con
 			rc = csf__error_set(CSF_EEXISTS, "the username %.64s is taken", user);
 	}
 	if (!rc)
-		rc = csf__server_audit(csf__rest_db(s, x), who.org_id, who.name, "user.create", id, NULL);
+		rc = csf__server_audit(db, who.org_id, who.name, "user.create", id, NULL);
 	json_decref(in);
-	if (!rc && !(rc = csf__db_stmt(csf__rest_db(s, x), &st, q_get))) {
+	if (!rc && !(rc = csf__db_stmt(db, &st, q_get))) {
 		csf__db_bind_text(st, 1, who.org_id);
 		csf__db_bind_text(st, 2, id);
 		rc = csf__db_step(st) == 1 ? 0 : CSF_ERROR;
@@ -416,6 +418,7 @@ static void user_patch(csf__http_exchange *x, const csf__http_request *req, cons
 	static const char *const q_get =
 		"SELECT id, username, role, disabled, created_at FROM users WHERE organization_id = $1 AND id = $2";
 	csf_server *s = payload;
+	csf__db *db = csf__rest_db(s, x);
 	const char *id = csf__http_param(p, "id");
 	csf__principal who;
 	char why[200], hash[256];
@@ -446,8 +449,8 @@ static void user_patch(csf__http_exchange *x, const csf__http_request *req, cons
 	}
 	rc = pass ? csf__password_hash(pass, hash, sizeof(hash)) : 0;
 	if (!rc)
-		rc = csf__db_begin(csf__rest_db(s, x));
-	if (!rc && !(rc = csf__db_stmt(csf__rest_db(s, x), &st, q))) {
+		rc = csf__db_begin(db);
+	if (!rc && !(rc = csf__db_stmt(db, &st, q))) {
 		csf__db_bind_text(st, 1, who.org_id);
 		csf__db_bind_text(st, 2, id);
 		csf__db_bind_text(st, 3, pass ? hash : NULL);
@@ -462,24 +465,24 @@ static void user_patch(csf__http_exchange *x, const csf__http_request *req, cons
 			rc = csf__error_set(CSF_ENOTFOUND, "no such user");
 	}
 	/* a new password or a disabled account ends the user's sessions */
-	if (!rc && (pass || json_is_true(jd)) && !(rc = csf__db_stmt(csf__rest_db(s, x), &st, q_sessions))) {
+	if (!rc && (pass || json_is_true(jd)) && !(rc = csf__db_stmt(db, &st, q_sessions))) {
 		csf__db_bind_text(st, 1, id);
 		rc = csf__db_run(st);
 	}
 	if (!rc)
-		rc = csf__server_audit(csf__rest_db(s, x), who.org_id, who.name, "user.update", id, NULL);
+		rc = csf__server_audit(db, who.org_id, who.name, "user.update", id, NULL);
 	if (!rc)
-		rc = csf__db_commit(csf__rest_db(s, x));
+		rc = csf__db_commit(db);
 	if (!rc)
 		csf__rest_feed_recheck(s, x); /* disabled, or a new role or password */
 	json_decref(in);
-	if (!rc && !(rc = csf__db_stmt(csf__rest_db(s, x), &st, q_get))) {
+	if (!rc && !(rc = csf__db_stmt(db, &st, q_get))) {
 		csf__db_bind_text(st, 1, who.org_id);
 		csf__db_bind_text(st, 2, id);
 		rc = csf__db_step(st) == 1 ? 0 : CSF_ERROR;
 	}
 	if (rc) {
-		csf__db_abort(csf__rest_db(s, x));
+		csf__db_abort(db);
 		csf__rest_fail(x, rc);
 		return;
 	}
@@ -493,6 +496,7 @@ static void user_delete(csf__http_exchange *x, const csf__http_request *req, con
 {
 	static const char *const q = "DELETE FROM users WHERE organization_id = $1 AND id = $2";
 	csf_server *s = payload;
+	csf__db *db = csf__rest_db(s, x);
 	const char *id = csf__http_param(p, "id");
 	csf__principal who;
 	csf__stmt *st;
@@ -504,7 +508,7 @@ static void user_delete(csf__http_exchange *x, const csf__http_request *req, con
 		csf__http_respond_error(x, 400, "invalid_argument", "an admin cannot delete themselves");
 		return;
 	}
-	rc = csf__db_stmt(csf__rest_db(s, x), &st, q);
+	rc = csf__db_stmt(db, &st, q);
 	if (!rc) {
 		csf__db_bind_text(st, 1, who.org_id);
 		csf__db_bind_text(st, 2, id);
@@ -513,7 +517,7 @@ static void user_delete(csf__http_exchange *x, const csf__http_request *req, con
 	if (!rc && csf__db_changes(st) == 0)
 		rc = csf__error_set(CSF_ENOTFOUND, "no such user");
 	if (!rc)
-		rc = csf__server_audit(csf__rest_db(s, x), who.org_id, who.name, "user.delete", id, NULL);
+		rc = csf__server_audit(db, who.org_id, who.name, "user.delete", id, NULL);
 	if (rc) {
 		csf__rest_fail(x, rc);
 		return;

@@ -72,12 +72,13 @@ static void list(csf__http_exchange *x, const csf__http_request *req, const csf_
 		"AND ($4 = '' OR tags->>$4 = $5) AND ($6 = '' OR name > $6 OR (name = $6 AND id > $7)) "
 		"ORDER BY name, id LIMIT $8";
 	csf_server *s = payload;
+	csf__db *db = csf__rest_db(s, x);
 	csf__principal who;
 	char status[16], name[200], pattern[420], tag[300], tagkey[310], cname[600], cid[64];
 	char last_name[600] = "", last_id[64] = "";
 	const char *tagval = "";
 	long limit = 50;
-	int sqlite = csf__db_kind_of(csf__rest_db(s, x)) == CSF__DB_SQLITE, rc, n = 0;
+	int sqlite = csf__db_kind_of(db) == CSF__DB_SQLITE, rc, n = 0;
 	csf__buf body = CSF__BUF_INIT(64u << 20);
 	csf__json j;
 	csf__stmt *st;
@@ -111,7 +112,7 @@ static void list(csf__http_exchange *x, const csf__http_request *req, const csf_
 	}
 	if (csf__rest_page(x, req, &limit, cname, sizeof(cname), cid, sizeof(cid)))
 		return;
-	rc = csf__db_stmt(csf__rest_db(s, x), &st, sqlite ? q_sqlite : q_postgres);
+	rc = csf__db_stmt(db, &st, sqlite ? q_sqlite : q_postgres);
 	if (rc) {
 		csf__rest_fail(x, rc);
 		return;
@@ -200,6 +201,7 @@ static void patch(csf__http_exchange *x, const csf__http_request *req, const csf
 		"UPDATE agents SET name = COALESCE($3, name), tags = COALESCE($4, tags), updated_at = $5 "
 		"WHERE organization_id = $1 AND id = $2 AND revoked_at IS NULL";
 	csf_server *s = payload;
+	csf__db *db = csf__rest_db(s, x);
 	const char *id = csf__http_param(p, "id");
 	csf__principal who;
 	csf__buf tags = CSF__BUF_INIT(1u << 16);
@@ -225,7 +227,7 @@ static void patch(csf__http_exchange *x, const csf__http_request *req, const csf
 		return;
 	}
 	name = jn ? json_string_value(jn) : NULL;
-	rc = csf__db_stmt(csf__rest_db(s, x), &st, q);
+	rc = csf__db_stmt(db, &st, q);
 	if (!rc) {
 		csf__db_bind_text(st, 1, who.org_id);
 		csf__db_bind_text(st, 2, id);
@@ -237,7 +239,7 @@ static void patch(csf__http_exchange *x, const csf__http_request *req, const csf
 	if (!rc && csf__db_changes(st) == 0)
 		rc = csf__error_set(CSF_ENOTFOUND, "no such agent");
 	if (!rc)
-		rc = csf__server_audit(csf__rest_db(s, x), who.org_id, who.name, "agent.update", id, NULL);
+		rc = csf__server_audit(db, who.org_id, who.name, "agent.update", id, NULL);
 	json_decref(in);
 	csf__buf_free(&tags);
 	if (rc) {
@@ -281,6 +283,7 @@ static void del(csf__http_exchange *x, const csf__http_request *req, const csf__
 	static const char *const q_certs =
 		"UPDATE agent_certificates SET revoked_at = $2 WHERE agent_id = $1 AND revoked_at IS NULL";
 	csf_server *s = payload;
+	csf__db *db = csf__rest_db(s, x);
 	const char *id = csf__http_param(p, "id");
 	int64_t now = csf__now_ms();
 	struct revoked *gone;
@@ -298,8 +301,8 @@ static void del(csf__http_exchange *x, const csf__http_request *req, const csf__
 	gone->s = s;
 	snprintf(gone->org_id, sizeof(gone->org_id), "%s", who.org_id);
 	snprintf(gone->agent_id, sizeof(gone->agent_id), "%s", id);
-	rc = csf__db_begin(csf__rest_db(s, x));
-	if (!rc && !(rc = csf__db_stmt(csf__rest_db(s, x), &st, q_agent))) {
+	rc = csf__db_begin(db);
+	if (!rc && !(rc = csf__db_stmt(db, &st, q_agent))) {
 		csf__db_bind_text(st, 1, who.org_id);
 		csf__db_bind_text(st, 2, id);
 		csf__db_bind_i64(st, 3, now);
@@ -307,17 +310,17 @@ static void del(csf__http_exchange *x, const csf__http_request *req, const csf__
 		if (!rc && csf__db_changes(st) == 0)
 			rc = csf__error_set(CSF_ENOTFOUND, "no such agent");
 	}
-	if (!rc && !(rc = csf__db_stmt(csf__rest_db(s, x), &st, q_certs))) {
+	if (!rc && !(rc = csf__db_stmt(db, &st, q_certs))) {
 		csf__db_bind_text(st, 1, id);
 		csf__db_bind_i64(st, 2, now);
 		rc = csf__db_run(st);
 	}
 	if (!rc)
-		rc = csf__server_audit(csf__rest_db(s, x), who.org_id, who.name, "agent.revoke", id, NULL);
+		rc = csf__server_audit(db, who.org_id, who.name, "agent.revoke", id, NULL);
 	if (!rc)
-		rc = csf__db_commit(csf__rest_db(s, x));
+		rc = csf__db_commit(db);
 	if (rc) {
-		csf__db_abort(csf__rest_db(s, x));
+		csf__db_abort(db);
 		csf__free(gone);
 		csf__rest_fail(x, rc);
 		return;
@@ -342,6 +345,7 @@ static void summary(csf__http_exchange *x, const csf__http_request *req, const c
 		"AND m.\"timestamp\" = (SELECT max(\"timestamp\") FROM agent_metrics WHERE agent_id = a.id AND "
 		"\"timestamp\" > $2) WHERE a.organization_id = $1 AND a.revoked_at IS NULL ORDER BY a.name, a.id";
 	csf_server *s = payload;
+	csf__db *db = csf__rest_db(s, x);
 	csf__principal who;
 	int64_t online = 0, offline = 0, error = 0, with_metrics = 0, attention = 0;
 	double cpu_sum = 0, mem_sum = 0;
@@ -353,7 +357,7 @@ static void summary(csf__http_exchange *x, const csf__http_request *req, const c
 	(void)p;
 	if (csf__rest_auth(s, x, req, CSF__VIEWER, &who))
 		return;
-	rc = csf__db_stmt(csf__rest_db(s, x), &st, q_counts);
+	rc = csf__db_stmt(db, &st, q_counts);
 	if (!rc) {
 		csf__db_bind_text(st, 1, who.org_id);
 		while ((rc = csf__db_step(st)) == 1) {
@@ -368,7 +372,7 @@ static void summary(csf__http_exchange *x, const csf__http_request *req, const c
 				offline = n;
 		}
 	}
-	if (rc < 0 || (rc = csf__db_stmt(csf__rest_db(s, x), &st, q_latest)) != 0) {
+	if (rc < 0 || (rc = csf__db_stmt(db, &st, q_latest)) != 0) {
 		csf__rest_fail(x, rc);
 		return;
 	}

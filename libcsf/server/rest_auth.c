@@ -44,6 +44,7 @@ static void login(csf__http_exchange *x, const csf__http_request *req, const csf
 		"INSERT INTO sessions (token_sha256, user_id, organization_id, created_at, expires_at, last_seen_at) "
 		"VALUES ($1, $2, $3, $4, $5, $4)";
 	csf_server *s = payload;
+	csf__db *db = csf__rest_db(s, x);
 	csf__principal who;
 	char addr[64], token[CSF__KEY_MAX], hash[65], stored[256];
 	const char *user, *pass;
@@ -71,7 +72,7 @@ static void login(csf__http_exchange *x, const csf__http_request *req, const csf
 		return;
 	}
 	memset(&who, 0, sizeof(who));
-	rc = csf__db_stmt(csf__rest_db(s, x), &st, q_user);
+	rc = csf__db_stmt(db, &st, q_user);
 	if (!rc) {
 		csf__db_bind_text(st, 1, user);
 		rc = csf__db_step(st);
@@ -103,7 +104,7 @@ static void login(csf__http_exchange *x, const csf__http_request *req, const csf
 	}
 	rc = csf__session_token_new(token, hash);
 	if (!rc)
-		rc = csf__db_stmt(csf__rest_db(s, x), &st, q_session);
+		rc = csf__db_stmt(db, &st, q_session);
 	if (!rc) {
 		csf__db_bind_text(st, 1, hash);
 		csf__db_bind_text(st, 2, who.actor_id);
@@ -113,7 +114,7 @@ static void login(csf__http_exchange *x, const csf__http_request *req, const csf
 		rc = csf__db_run(st);
 	}
 	if (!rc)
-		rc = csf__server_audit(csf__rest_db(s, x), who.org_id, who.name, "auth.login", who.actor_id, NULL);
+		rc = csf__server_audit(db, who.org_id, who.name, "auth.login", who.actor_id, NULL);
 	if (rc) {
 		csf__rest_fail(x, rc);
 		return;

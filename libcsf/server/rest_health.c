@@ -38,6 +38,12 @@ static void metric(csf__buf *b, const char *name, const char *type, const char *
 	csf__buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, value);
 }
 
+static void summary(csf__buf *b, const char *name, const char *help, double sum_s, uint64_t count)
+{
+	csf__buf_printf(b, "# HELP %s %s\n# TYPE %s summary\n%s_sum %.6f\n%s_count %llu\n", name, help, name, name,
+			sum_s, name, (unsigned long long)count);
+}
+
 static void prometheus(csf__http_exchange *x, const csf__http_request *req, const csf__http_params *p, void *payload)
 {
 	static const char *const h[] = { "Content-Type", "text/plain; version=0.0.4; charset=utf-8", "Cache-Control",
@@ -77,10 +83,8 @@ static void prometheus(csf__http_exchange *x, const csf__http_request *req, cons
 	       (double)csf__ingest_depth(s->ingest));
 	metric(&b, "csf_ingest_commit_failures_total", "counter", "Batches that did not commit (retried).",
 	       (double)st.commit_failures);
-	csf__buf_printf(&b, "# HELP csf_ingest_commit_seconds Time to write and commit a batch.\n"
-			    "# TYPE csf_ingest_commit_seconds summary\n"
-			    "csf_ingest_commit_seconds_sum %.6f\ncsf_ingest_commit_seconds_count %llu\n",
-			(double)st.commit_us_total / 1e6, (unsigned long long)st.batches_committed);
+	summary(&b, "csf_ingest_commit_seconds", "Time to write and commit a batch.", (double)st.commit_us_total / 1e6,
+		st.batches_committed);
 	metric(&b, "csf_ingest_snapshots_written_total", "counter", "Agent snapshots stored (agent_snapshots).",
 	       (double)st.snapshots_written);
 	metric(&b, "csf_ingest_snapshot_failures_total", "counter", "Snapshot writes that failed (not retried).",
@@ -93,14 +97,9 @@ static void prometheus(csf__http_exchange *x, const csf__http_request *req, cons
 	metric(&b, "csf_workers", "gauge", "Worker threads (REST, enrollment, rollups).", (double)pool.workers);
 	metric(&b, "csf_workers_busy", "gauge", "Workers running a job now.", (double)pool.busy);
 	metric(&b, "csf_worker_queue_depth", "gauge", "Jobs waiting for a worker.", (double)pool.queued);
-	csf__buf_printf(&b, "# HELP csf_worker_queue_wait_seconds Time a job waited for a worker.\n"
-			    "# TYPE csf_worker_queue_wait_seconds summary\n"
-			    "csf_worker_queue_wait_seconds_sum %.6f\ncsf_worker_queue_wait_seconds_count %llu\n"
-			    "# HELP csf_worker_job_seconds Time a worker spent on a job.\n"
-			    "# TYPE csf_worker_job_seconds summary\n"
-			    "csf_worker_job_seconds_sum %.6f\ncsf_worker_job_seconds_count %llu\n",
-			(double)pool.wait_us_total / 1e6, (unsigned long long)pool.jobs,
-			(double)pool.run_us_total / 1e6, (unsigned long long)pool.jobs);
+	summary(&b, "csf_worker_queue_wait_seconds", "Time a job waited for a worker.", (double)pool.wait_us_total / 1e6,
+		pool.jobs);
+	summary(&b, "csf_worker_job_seconds", "Time a worker spent on a job.", (double)pool.run_us_total / 1e6, pool.jobs);
 	csf__http_respond(x, 200, h, b.ptr, b.len);
 	csf__buf_free(&b);
 }
